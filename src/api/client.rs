@@ -1,0 +1,522 @@
+//! The HTTP client of the AI Agents API: one method per endpoint, each returning a timed
+//! [`Sample`] whatever happens, with every failure classified rather than raised.
+
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::{RequestBuilder, Response};
+
+use super::error::{ErrorClass, Failure};
+use super::op::Op;
+use super::sse::{SseDecoder, SseEvent};
+use super::types::{self, AgentInfo, RunResult};
+use crate::metrics::{Sample, Timeline};
+use crate::scenario::{AuthScheme, Timeouts};
+
+/// Bodies larger than this are not read whole; the request fails as `decode`.
+const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// The `Authorization` header, marked sensitive so it never shows in debug output.
+#[derive(Clone)]
+pub struct Credentials(HeaderValue);
+
+impl Credentials {
+    /// Builds the header; the error never contains the token.
+    pub fn new(scheme: AuthScheme, token: &str) -> Result<Self, String> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err("the token is empty".into());
+        }
+        let mut value = HeaderValue::from_str(&format!("{} {token}", scheme.header_prefix()))
+            .map_err(|_| {
+                "the token contains characters not allowed in an HTTP header".to_owned()
+            })?;
+        value.set_sensitive(true);
+        Ok(Credentials(value))
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials(<redacted>)")
+    }
+}
+
+/// Where and how to call.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub base_url: String,
+    pub team_id: u64,
+    pub credentials: Credentials,
+    pub timeouts: Timeouts,
+    /// Idle connections kept per host; size it to the concurrency.
+    pub max_idle_connections: usize,
+    /// Largest SSE event accepted before the stream fails as `sse_protocol`.
+    pub max_event_bytes: usize,
+}
+
+/// Every call takes `intended`: when the plan meant the request to start (open model), or
+/// `None` when the send itself is the start (closed model, setup and teardown).
+///
+/// A call's sample plus what the caller may need from a successful response.
+#[derive(Debug)]
+pub struct Call<T> {
+    pub sample: Sample,
+    pub value: Option<T>,
+}
+
+/// What a stream told, beyond its timeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamResult {
+    pub steps: u32,
+    /// Events that were not `step` events.
+    pub other_events: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    team_id: u64,
+    auth: HeaderValue,
+    timeouts: Timeouts,
+    max_event_bytes: usize,
+}
+
+/// An in-progress call: its timeline and deadlines.
+struct Attempt {
+    op: Op,
+    timeline: Timeline,
+    total_deadline: Instant,
+}
+
+impl Attempt {
+    fn start(op: Op, intended: Option<Instant>, timeouts: &Timeouts) -> Attempt {
+        let sent = Instant::now();
+        Attempt {
+            op,
+            timeline: Timeline::starting(intended.unwrap_or(sent), sent),
+            total_deadline: sent + timeouts.total,
+        }
+    }
+
+    fn fail<T>(mut self, failure: Failure) -> Call<T> {
+        self.timeline.end = Instant::now();
+        Call {
+            sample: Sample::new(self.op, None, self.timeline, Err(failure)),
+            value: None,
+        }
+    }
+
+    fn succeed<T>(mut self, value: T) -> Call<T> {
+        self.timeline.end = Instant::now();
+        Call {
+            sample: Sample::new(self.op, None, self.timeline, Ok(())),
+            value: Some(value),
+        }
+    }
+}
+
+impl ApiClient {
+    pub fn new(options: ClientOptions) -> Result<ApiClient, String> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.timeouts.connect)
+            .pool_max_idle_per_host(options.max_idle_connections)
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!("agentload/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+        Ok(ApiClient {
+            http,
+            base: options.base_url.trim_end_matches('/').to_owned(),
+            team_id: options.team_id,
+            auth: options.credentials.0,
+            timeouts: options.timeouts,
+            max_event_bytes: options.max_event_bytes,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn agents_url(&self) -> String {
+        format!("{}/ai-agents/v1/agents?teamId={}", self.base, self.team_id)
+    }
+
+    fn agent_url(&self, id: &str, suffix: &str) -> String {
+        format!(
+            "{}/ai-agents/v1/agents/{}{suffix}?teamId={}",
+            self.base,
+            encode_path_segment(id),
+            self.team_id
+        )
+    }
+
+    fn request(&self, method: reqwest::Method, url: String) -> RequestBuilder {
+        self.http
+            .request(method, url)
+            .header(AUTHORIZATION, self.auth.clone())
+    }
+
+    fn json(&self, method: reqwest::Method, url: String, body: Bytes) -> RequestBuilder {
+        self.request(method, url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+    }
+
+    /// `GET /ai-agents/v1/agents`
+    pub async fn list(&self, intended: Option<Instant>) -> Call<Vec<AgentInfo>> {
+        let request = self.request(reqwest::Method::GET, self.agents_url());
+        self.exchange(Op::List, intended, request, types::parse_agent_list)
+            .await
+    }
+
+    /// `POST /ai-agents/v1/agents`; the value is the new agent's id.
+    pub async fn create(&self, intended: Option<Instant>, body: Bytes) -> Call<String> {
+        let request = self.json(reqwest::Method::POST, self.agents_url(), body);
+        self.exchange(Op::Create, intended, request, types::parse_created)
+            .await
+    }
+
+    /// `GET /ai-agents/v1/agents/{id}`
+    pub async fn get(&self, intended: Option<Instant>, id: &str) -> Call<AgentInfo> {
+        let request = self.request(reqwest::Method::GET, self.agent_url(id, ""));
+        self.exchange(Op::Get, intended, request, types::parse_agent)
+            .await
+    }
+
+    /// `PATCH /ai-agents/v1/agents/{id}` (204, no body)
+    pub async fn patch(&self, intended: Option<Instant>, id: &str, body: Bytes) -> Call<()> {
+        let request = self.json(reqwest::Method::PATCH, self.agent_url(id, ""), body);
+        self.exchange(Op::Patch, intended, request, |_| Ok(()))
+            .await
+    }
+
+    /// `DELETE /ai-agents/v1/agents/{id}` (204, no body)
+    pub async fn delete(&self, intended: Option<Instant>, id: &str) -> Call<()> {
+        let request = self.request(reqwest::Method::DELETE, self.agent_url(id, ""));
+        self.exchange(Op::Delete, intended, request, |_| Ok(()))
+            .await
+    }
+
+    /// `POST /ai-agents/v1/agents/{id}/run`; records the server's `executionTimeMs`.
+    pub async fn run(&self, intended: Option<Instant>, id: &str, body: Bytes) -> Call<RunResult> {
+        let request = self.json(reqwest::Method::POST, self.agent_url(id, "/run"), body);
+        let mut call = self
+            .exchange(Op::Run, intended, request, types::parse_run)
+            .await;
+        if let Some(result) = &call.value {
+            call.sample.server_time = result.execution_time_ms.map(Duration::from_millis);
+        }
+        call
+    }
+
+    /// Sends a request and reads a whole body, checking it with `parse` on success.
+    async fn exchange<T>(
+        &self,
+        op: Op,
+        intended: Option<Instant>,
+        request: RequestBuilder,
+        parse: impl FnOnce(&[u8]) -> Result<T, String>,
+    ) -> Call<T> {
+        let mut attempt = Attempt::start(op, intended, &self.timeouts);
+        let deadlines = [(attempt.total_deadline, ErrorClass::TimeoutTotal)];
+        let response = match self.send(request, &deadlines).await {
+            Ok(response) => response,
+            Err(failure) => return attempt.fail(failure),
+        };
+        attempt.timeline.headers = Some(Instant::now());
+        let status = response.status();
+        let body = match read_body(response, &deadlines).await {
+            Ok(body) => body,
+            Err(failure) => return attempt.fail(failure),
+        };
+        if !status.is_success() {
+            return attempt.fail(Failure::new(
+                ErrorClass::Http(status.as_u16()),
+                types::describe_error(status, &body),
+            ));
+        }
+        match parse(&body) {
+            Ok(value) => attempt.succeed(value),
+            Err(message) => attempt.fail(Failure::new(ErrorClass::Decode, message)),
+        }
+    }
+
+    /// `POST /ai-agents/v1/agents/{id}/run/stream`, timing every step as its last byte arrives.
+    pub async fn run_stream(
+        &self,
+        intended: Option<Instant>,
+        id: &str,
+        body: Bytes,
+    ) -> Call<StreamResult> {
+        let request = self
+            .json(
+                reqwest::Method::POST,
+                self.agent_url(id, "/run/stream"),
+                body,
+            )
+            .header(ACCEPT, "text/event-stream");
+        let mut attempt = Attempt::start(Op::RunStream, intended, &self.timeouts);
+        let first_step_deadline = attempt.timeline.sent + self.timeouts.first_step;
+        let before_first_step = [
+            (attempt.total_deadline, ErrorClass::TimeoutTotal),
+            (first_step_deadline, ErrorClass::TimeoutFirstStep),
+        ];
+        let mut response = match self.send(request, &before_first_step).await {
+            Ok(response) => response,
+            Err(failure) => return attempt.fail(failure),
+        };
+        attempt.timeline.headers = Some(Instant::now());
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_body(response, &before_first_step)
+                .await
+                .unwrap_or_default();
+            return attempt.fail(Failure::new(
+                ErrorClass::Http(status.as_u16()),
+                types::describe_error(status, &body),
+            ));
+        }
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !content_type
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("text/event-stream")
+        {
+            let message = format!(
+                "expected content type text/event-stream, got {:?}",
+                content_type
+            );
+            return attempt.fail(Failure::new(ErrorClass::SseProtocol, message));
+        }
+
+        let mut decoder = SseDecoder::new(self.max_event_bytes);
+        let mut events: Vec<SseEvent> = Vec::new();
+        let mut result = StreamResult::default();
+        let mut gaps = Vec::new();
+        let mut last_step: Option<Instant> = None;
+        loop {
+            // Before the first step, timeout.first_step governs; after it, timeout.idle per read.
+            let read = if last_step.is_none() {
+                within(response.chunk(), &before_first_step).await
+            } else {
+                let idle_deadline = (Instant::now() + self.timeouts.idle, ErrorClass::TimeoutIdle);
+                within(response.chunk(), &[before_first_step[0], idle_deadline]).await
+            };
+            let chunk = match read {
+                Err(class) => return attempt.fail(self.timeout_failure(class)),
+                Ok(Err(err)) => {
+                    let message = format!(
+                        "connection lost after {} step(s): {}",
+                        result.steps,
+                        error_chain(&err)
+                    );
+                    return attempt.fail(Failure::new(ErrorClass::StreamCut, message));
+                }
+                Ok(Ok(None)) => break,
+                Ok(Ok(Some(chunk))) => chunk,
+            };
+            let arrived = Instant::now();
+            if let Err(err) = decoder.feed(&chunk, &mut events) {
+                return attempt.fail(Failure::new(ErrorClass::SseProtocol, err.to_string()));
+            }
+            for event in events.drain(..) {
+                if event.event != "step" {
+                    result.other_events += 1;
+                    continue;
+                }
+                let role = match types::parse_step_role(&event.data) {
+                    Ok(role) => role,
+                    Err(message) => return attempt.fail(Failure::new(ErrorClass::Decode, message)),
+                };
+                result.steps += 1;
+                match last_step {
+                    None => attempt.timeline.first_step = Some(arrived),
+                    Some(previous) => gaps.push(arrived - previous),
+                }
+                last_step = Some(arrived);
+                if role == "assistant" && attempt.timeline.first_assistant.is_none() {
+                    attempt.timeline.first_assistant = Some(arrived);
+                }
+            }
+        }
+        if decoder.finish() {
+            let message = format!(
+                "the stream ended inside an event, after {} complete step(s)",
+                result.steps
+            );
+            return attempt.fail(Failure::new(ErrorClass::SseProtocol, message));
+        }
+        if result.steps == 0 {
+            let message = format!(
+                "the stream ended without a step ({} other event(s))",
+                result.other_events
+            );
+            return attempt.fail(Failure::new(ErrorClass::SseProtocol, message));
+        }
+        let steps = result.steps;
+        let mut call = attempt.succeed(result);
+        call.sample.steps = Some(steps);
+        call.sample.step_gaps = gaps;
+        call
+    }
+
+    async fn send(
+        &self,
+        request: RequestBuilder,
+        deadlines: &[(Instant, ErrorClass)],
+    ) -> Result<Response, Failure> {
+        match within(request.send(), deadlines).await {
+            Err(class) => Err(self.timeout_failure(class)),
+            Ok(Err(err)) => Err(classify_send_error(&err)),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+
+    fn timeout_failure(&self, class: ErrorClass) -> Failure {
+        let t = &self.timeouts;
+        let message = match class {
+            ErrorClass::TimeoutFirstStep => format!(
+                "no step within {:?} of the send (timeout.first_step)",
+                t.first_step
+            ),
+            ErrorClass::TimeoutIdle => format!("no data for {:?} (timeout.idle)", t.idle),
+            _ => format!("the request took longer than {:?} (timeout.total)", t.total),
+        };
+        Failure::new(class, message)
+    }
+}
+
+/// Awaits `future` until the earliest deadline; on expiry returns that deadline's class.
+async fn within<F: Future>(
+    future: F,
+    deadlines: &[(Instant, ErrorClass)],
+) -> Result<F::Output, ErrorClass> {
+    let (at, class) = deadlines
+        .iter()
+        .copied()
+        .min_by_key(|(at, _)| *at)
+        .expect("at least one deadline");
+    tokio::time::timeout_at(at.into(), future)
+        .await
+        .map_err(|_| class)
+}
+
+/// Reads a whole body, bounded in size and time.
+async fn read_body(
+    mut response: Response,
+    deadlines: &[(Instant, ErrorClass)],
+) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    loop {
+        match within(response.chunk(), deadlines).await {
+            Err(class) => return Err(Failure::new(class, "the body did not arrive in time")),
+            Ok(Err(err)) => {
+                return Err(Failure::new(
+                    ErrorClass::StreamCut,
+                    format!(
+                        "connection lost while reading the body: {}",
+                        error_chain(&err)
+                    ),
+                ));
+            }
+            Ok(Ok(None)) => return Ok(body),
+            Ok(Ok(Some(chunk))) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(Failure::new(
+                        ErrorClass::Decode,
+                        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+        }
+    }
+}
+
+/// Classifies a failure to get response headers.
+fn classify_send_error(err: &reqwest::Error) -> Failure {
+    let message = error_chain(err);
+    let class = if err.is_timeout() {
+        ErrorClass::TimeoutConnect
+    } else if looks_like_tls(&message) {
+        ErrorClass::Tls
+    } else {
+        ErrorClass::Connect
+    };
+    Failure::new(class, message)
+}
+
+fn looks_like_tls(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    ["tls", "certificate", "handshake", "rustls"]
+        .iter()
+        .any(|word| lower.contains(word))
+}
+
+/// An error and its sources on one line, without repeats.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Percent-encodes an agent id for use as one path segment.
+fn encode_path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_show_the_token() {
+        let credentials = Credentials::new(AuthScheme::Token, "s3cret").unwrap();
+        assert!(!format!("{credentials:?}").contains("s3cret"));
+        assert_eq!(credentials.0.to_str().unwrap(), "Token s3cret");
+        let bearer = Credentials::new(AuthScheme::Bearer, " tok ").unwrap();
+        assert_eq!(bearer.0.to_str().unwrap(), "Bearer tok");
+        let err = Credentials::new(AuthScheme::Token, "bad\ntoken").unwrap_err();
+        assert!(!err.contains("bad"), "{err}");
+        assert!(Credentials::new(AuthScheme::Token, "  ").is_err());
+    }
+
+    #[test]
+    fn agent_ids_are_escaped_in_paths() {
+        assert_eq!(encode_path_segment("4ebb9c59-ab75"), "4ebb9c59-ab75");
+        assert_eq!(encode_path_segment("a/b?c"), "a%2Fb%3Fc");
+    }
+
+    #[test]
+    fn tls_failures_are_told_apart() {
+        assert!(looks_like_tls("invalid peer certificate: UnknownIssuer"));
+        assert!(!looks_like_tls("tcp connect error: Connection refused"));
+    }
+}

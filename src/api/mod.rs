@@ -1,0 +1,12 @@
+//! The AI Agents API as the harness speaks it: endpoints, documented shapes, error classes and
+//! the SSE decoder, kept apart from how load is generated.
+
+pub mod client;
+pub mod error;
+pub mod op;
+pub mod sse;
+pub mod types;
+
+pub use client::{ApiClient, Call, ClientOptions, Credentials, StreamResult};
+pub use error::{ErrorClass, Failure};
+pub use op::Op;

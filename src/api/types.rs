@@ -1,0 +1,264 @@
+//! The API's JSON shapes as the harness checks them: just the fields the documentation marks as
+//! required, everything else ignored, so servers may add fields freely.
+
+use serde_json::Value;
+
+/// What a get (or one entry of a list) tells about an agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentInfo {
+    pub id: String,
+    pub name: String,
+    pub default_model: String,
+    pub system_prompt: String,
+}
+
+/// Fields the documentation marks as required on an agent object, with their JSON type.
+const AGENT_REQUIRED: [(&str, JsonType); 6] = [
+    ("id", JsonType::String),
+    ("name", JsonType::String),
+    ("teamId", JsonType::Integer),
+    ("createdAt", JsonType::String),
+    ("systemPrompt", JsonType::String),
+    ("defaultModel", JsonType::String),
+];
+
+#[derive(Clone, Copy)]
+enum JsonType {
+    String,
+    Integer,
+}
+
+impl JsonType {
+    fn matches(self, value: &Value) -> bool {
+        match self {
+            JsonType::String => value.is_string(),
+            JsonType::Integer => value.is_i64() || value.is_u64(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            JsonType::String => "a string",
+            JsonType::Integer => "an integer",
+        }
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|err| format!("the body is not JSON ({err})"))
+}
+
+fn str_field(object: &serde_json::Map<String, Value>, key: &str) -> String {
+    object
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Checks an agent object against the documented required fields.
+pub fn agent_from_value(value: &Value) -> Result<AgentInfo, String> {
+    let object = value.as_object().ok_or("the agent is not a JSON object")?;
+    for (key, kind) in AGENT_REQUIRED {
+        match object.get(key) {
+            None => return Err(format!("the agent lacks the required field `{key}`")),
+            Some(v) if !kind.matches(v) => {
+                return Err(format!("the agent's `{key}` is not {}", kind.name()));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(AgentInfo {
+        id: str_field(object, "id"),
+        name: str_field(object, "name"),
+        default_model: str_field(object, "defaultModel"),
+        system_prompt: str_field(object, "systemPrompt"),
+    })
+}
+
+/// A get response.
+pub fn parse_agent(body: &[u8]) -> Result<AgentInfo, String> {
+    agent_from_value(&parse_json(body)?)
+}
+
+/// A list response: documented as an array of agents; a single agent object, or an object
+/// wrapping the array (`{"agents": [...]}`), are accepted too.
+pub fn parse_agent_list(body: &[u8]) -> Result<Vec<AgentInfo>, String> {
+    let value = parse_json(body)?;
+    let items: Vec<&Value> = match &value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Object(object) if object.contains_key("id") => vec![&value],
+        Value::Object(object) => match object.values().find_map(Value::as_array) {
+            Some(items) => items.iter().collect(),
+            None if object.is_empty() => Vec::new(),
+            None => {
+                return Err(
+                    "the list is neither an array of agents nor an object holding one".into(),
+                );
+            }
+        },
+        _ => return Err("the list is neither an array of agents nor an object holding one".into()),
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            agent_from_value(item).map_err(|err| format!("agent {i} of the list: {err}"))
+        })
+        .collect()
+}
+
+/// A create response: the new agent's id, from `agentId` (documented) or `id`.
+pub fn parse_created(body: &[u8]) -> Result<String, String> {
+    let value = parse_json(body)?;
+    ["agentId", "id"]
+        .into_iter()
+        .find_map(|key| value.get(key).and_then(Value::as_str))
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| "the create response has no `agentId` (or `id`)".into())
+}
+
+/// What the harness keeps from a blocking run's response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    pub thread_id: String,
+    pub execution_time_ms: Option<u64>,
+}
+
+/// A blocking run's response: `response` and `threadId` are required.
+pub fn parse_run(body: &[u8]) -> Result<RunResult, String> {
+    let value = parse_json(body)?;
+    if !value.get("response").is_some_and(Value::is_string) {
+        return Err("the run response lacks the required string `response`".into());
+    }
+    let thread_id = value
+        .get("threadId")
+        .and_then(Value::as_str)
+        .ok_or("the run response lacks the required string `threadId`")?
+        .to_owned();
+    let execution_time_ms = value.get("executionTimeMs").and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
+    });
+    Ok(RunResult {
+        thread_id,
+        execution_time_ms,
+    })
+}
+
+/// The role of a `step` event's payload; `role` is the one field a step must carry.
+pub fn parse_step_role(data: &str) -> Result<String, String> {
+    let value: Value =
+        serde_json::from_str(data).map_err(|err| format!("a step's data is not JSON ({err})"))?;
+    value
+        .get("role")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| "a step's data has no string `role`".into())
+}
+
+/// A one-line description of an error response, from the documented error body when present.
+pub fn describe_error(status: reqwest::StatusCode, body: &[u8]) -> String {
+    let reason = status.canonical_reason().unwrap_or("");
+    let detail = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+        let text = ["message", "detail"]
+            .into_iter()
+            .find_map(|key| v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()))?
+            .to_owned();
+        Some(match v.get("code").and_then(Value::as_str) {
+            Some(code) => format!("{text} ({code})"),
+            None => text,
+        })
+    });
+    match detail {
+        Some(detail) => format!("{} {reason}: {detail}", status.as_u16()),
+        None => format!("{} {reason}", status.as_u16()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AGENT: &str = r#"{"id":"a1","name":"n","teamId":1,"createdAt":"2026-01-01T00:00:00Z","systemPrompt":"p","defaultModel":"m","extra":true}"#;
+
+    #[test]
+    fn agents_need_the_documented_fields() {
+        let agent = parse_agent(AGENT.as_bytes()).unwrap();
+        assert_eq!(agent.id, "a1");
+        assert_eq!(agent.default_model, "m");
+        let missing = parse_agent(br#"{"id":"a1","name":"n"}"#).unwrap_err();
+        assert!(missing.contains("`teamId`"), "{missing}");
+        let wrong = parse_agent(br#"{"id":1,"name":"n","teamId":1,"createdAt":"x","systemPrompt":"p","defaultModel":"m"}"#).unwrap_err();
+        assert!(wrong.contains("`id` is not a string"), "{wrong}");
+        assert!(parse_agent(b"not json").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn lists_accept_the_documented_and_the_tolerated_shapes() {
+        let array = format!("[{AGENT},{AGENT}]");
+        assert_eq!(parse_agent_list(array.as_bytes()).unwrap().len(), 2);
+        assert_eq!(parse_agent_list(AGENT.as_bytes()).unwrap().len(), 1);
+        let wrapped = format!("{{\"agents\":[{AGENT}]}}");
+        assert_eq!(parse_agent_list(wrapped.as_bytes()).unwrap().len(), 1);
+        assert_eq!(parse_agent_list(b"[]").unwrap().len(), 0);
+        assert!(
+            parse_agent_list(b"[{\"id\":\"x\"}]")
+                .unwrap_err()
+                .contains("agent 0")
+        );
+        assert!(parse_agent_list(b"42").is_err());
+    }
+
+    #[test]
+    fn create_reads_agent_id_or_id() {
+        assert_eq!(
+            parse_created(br#"{"agentId":"x","name":"n"}"#).unwrap(),
+            "x"
+        );
+        assert_eq!(parse_created(br#"{"id":"y"}"#).unwrap(), "y");
+        assert!(parse_created(br#"{"name":"n"}"#).is_err());
+    }
+
+    #[test]
+    fn run_needs_response_and_thread() {
+        let ok = parse_run(br#"{"response":"hi","threadId":"t","executionTimeMs":1234}"#).unwrap();
+        assert_eq!(
+            ok,
+            RunResult {
+                thread_id: "t".into(),
+                execution_time_ms: Some(1234)
+            }
+        );
+        assert!(
+            parse_run(br#"{"threadId":"t"}"#)
+                .unwrap_err()
+                .contains("`response`")
+        );
+        assert!(
+            parse_run(br#"{"response":"hi"}"#)
+                .unwrap_err()
+                .contains("`threadId`")
+        );
+    }
+
+    #[test]
+    fn steps_need_a_role_and_errors_read_the_documented_body() {
+        assert_eq!(
+            parse_step_role(r#"{"role":"assistant","content":"x"}"#).unwrap(),
+            "assistant"
+        );
+        assert!(parse_step_role("{}").is_err());
+        assert!(parse_step_role("{").is_err());
+        let body = br#"{"detail":"d","message":"Requests limit for organization exceeded, please try again later.","code":"SC429"}"#;
+        assert_eq!(
+            describe_error(reqwest::StatusCode::TOO_MANY_REQUESTS, body),
+            "429 Too Many Requests: Requests limit for organization exceeded, please try again later. (SC429)"
+        );
+        assert_eq!(
+            describe_error(reqwest::StatusCode::BAD_GATEWAY, b"<html>"),
+            "502 Bad Gateway"
+        );
+    }
+}

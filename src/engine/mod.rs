@@ -1,0 +1,240 @@
+//! Running a plan: resolve the target, set up fixtures, drive the virtual users on worker
+//! threads until the stop condition, then tear down every agent the run created, also when the
+//! run is interrupted.
+
+pub mod control;
+pub mod fixtures;
+pub mod ops;
+pub mod program;
+pub mod progress;
+pub mod target;
+pub mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Instant, SystemTime};
+
+use futures::future::join_all;
+use tokio_util::sync::CancellationToken;
+
+pub use control::Control;
+use fixtures::{Registry, SetupError, Teardown};
+use program::Program;
+
+use crate::api::sse::SseDecoder;
+use crate::api::{ApiClient, ClientOptions};
+use crate::metrics::Recorder;
+use crate::metrics::summary::{LoadSummary, RunInfo, Summary};
+use crate::scenario::{Diagnostic, Pacing, Plan};
+
+/// How a run ended.
+pub struct RunOutput {
+    pub summary: Summary,
+    /// Setup failed; the load never started.
+    pub setup_error: Option<SetupError>,
+    pub teardown: Teardown,
+    pub interrupted: bool,
+    /// Whether requests went to the embedded simulator.
+    pub embedded: bool,
+}
+
+/// Runs a plan to the end (or to an interrupt) and returns its summary. `second_interrupt`
+/// cancels teardown when the user insists on leaving at once.
+pub async fn run(
+    plan: &Plan,
+    run_id: &str,
+    control: Arc<Control>,
+    second_interrupt: CancellationToken,
+    quiet: bool,
+) -> Result<RunOutput, Diagnostic> {
+    let target = target::resolve(plan).await?;
+    let Pacing::Closed { vus, think_time } = plan.load.pacing.clone();
+    let options = ClientOptions {
+        base_url: target.base_url.clone(),
+        team_id: plan.target.team_id(),
+        credentials: target.credentials.clone(),
+        timeouts: plan.target.timeouts,
+        max_idle_connections: 16,
+        max_event_bytes: SseDecoder::DEFAULT_MAX_EVENT_BYTES,
+    };
+    let client = ApiClient::new(options.clone())
+        .map_err(|err| Diagnostic::flag("client", err, "this is a bug; please report it"))?;
+    let prefix = fixtures::name_prefix(run_id);
+    let registry = Arc::new(Registry::default());
+    let started_at = SystemTime::now();
+
+    if !quiet {
+        let where_to = if target.is_embedded() {
+            format!("{} (embedded simulator)", target.base_url)
+        } else {
+            target.base_url.clone()
+        };
+        eprintln!(
+            "agentload: run {run_id} of {} against {where_to}",
+            plan.name
+        );
+    }
+
+    let setup = tokio::select! {
+        result = fixtures::setup(&client, plan, &prefix, target.make_connection_id, &registry) => Some(result),
+        _ = control.stop.cancelled() => None,
+    };
+    let (recorder, duration_s, setup_error) = match setup {
+        Some(Ok(agents)) => {
+            let program = Arc::new(Program::new(
+                plan,
+                agents,
+                prefix.clone(),
+                target.make_connection_id,
+            ));
+            let shared = worker::Shared {
+                program,
+                control: control.clone(),
+                registry: registry.clone(),
+                created_names: Arc::new(AtomicU64::new(0)),
+                client: options,
+                seed: plan.seed,
+                think_time,
+                variants: plan.fixtures.len(),
+            };
+            let (recorder, duration_s) = drive(plan, vus, shared, quiet).await.map_err(|err| {
+                Diagnostic::flag("engine", err, "this is a bug; please report it")
+            })?;
+            (recorder, duration_s, None)
+        }
+        Some(Err(err)) => (Recorder::new(plan.fixtures.len()), 0.0, Some(err)),
+        None => (Recorder::new(plan.fixtures.len()), 0.0, None),
+    };
+
+    let sweep = plan.creates_agents();
+    if !quiet && (!registry.is_empty() || sweep) {
+        let hint = if control.was_interrupted() {
+            " (Ctrl-C again to skip)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "agentload: deleting {} agent(s) the run created{hint}",
+            registry.len()
+        );
+    }
+    let teardown = tokio::select! {
+        report = fixtures::teardown(&client, &registry, &prefix, sweep) => report,
+        _ = second_interrupt.cancelled() => Teardown {
+            deleted: 0,
+            left: registry.pending().into_iter().map(|id| (id, "teardown skipped by a second interrupt".to_owned())).collect(),
+        },
+    };
+
+    let iterations = control.iterations();
+    let info = RunInfo {
+        scenario: plan.name.clone(),
+        run_id: run_id.to_owned(),
+        started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+        duration_s: (duration_s * 1000.0).round() / 1000.0,
+        target: target.base_url.clone(),
+        load: LoadSummary {
+            model: "closed".to_owned(),
+            target_rate: None,
+            achieved_rate: if duration_s > 0.0 {
+                ((iterations as f64 / duration_s) * 1000.0).round() / 1000.0
+            } else {
+                0.0
+            },
+            iterations,
+            dropped_iterations: 0,
+            max_in_flight: None,
+            vus: Some(u64::from(vus)),
+        },
+    };
+    let mut summary = Summary::build(info, &recorder, &plan.variant_names(), &plan.thresholds);
+    summary.redact(&target.secret);
+    let embedded = target.is_embedded();
+    if let Some(server) = target.simulator {
+        server.shutdown().await;
+    }
+    Ok(RunOutput {
+        summary,
+        setup_error,
+        teardown,
+        interrupted: control.was_interrupted(),
+        embedded,
+    })
+}
+
+/// The load phase: starts the workers and stops them at the end of the duration, when the
+/// iteration budget is spent, or on interrupt; in-flight requests get the grace period.
+/// Returns the merged recorder and the phase's wall time in seconds.
+async fn drive(
+    plan: &Plan,
+    vus: u32,
+    shared: worker::Shared,
+    quiet: bool,
+) -> Result<(Recorder, f64), String> {
+    let control = shared.control.clone();
+    let variants = shared.variants;
+    let workers = worker::worker_count(vus);
+    let started = Instant::now();
+    let mut receivers = Vec::with_capacity(workers);
+    for index in 0..workers {
+        let users: Vec<u32> = (0..vus)
+            .filter(|vu| *vu as usize % workers == index)
+            .collect();
+        let receiver = worker::spawn(index, users, shared.clone())
+            .map_err(|err| format!("cannot start a worker thread: {err}"))?;
+        receivers.push(receiver);
+    }
+    let progress_done = CancellationToken::new();
+    if !quiet {
+        tokio::spawn(progress::report(
+            control.clone(),
+            started,
+            plan.load.stop.duration,
+            progress_done.clone(),
+        ));
+    }
+
+    let all_done = join_all(receivers);
+    tokio::pin!(all_done);
+    let deadline = plan
+        .load
+        .stop
+        .duration
+        .map(|d| tokio::time::Instant::from_std(started + d));
+    let results = tokio::select! {
+        results = &mut all_done => Some(results),
+        _ = sleep_until_some(deadline) => None,
+        _ = control.stop.cancelled() => None,
+    };
+    let results = match results {
+        Some(results) => results,
+        None => {
+            control.stop.cancel();
+            tokio::select! {
+                results = &mut all_done => results,
+                _ = tokio::time::sleep(plan.load.grace) => {
+                    control.abort.cancel();
+                    all_done.await
+                }
+                _ = control.abort.cancelled() => all_done.await,
+            }
+        }
+    };
+    let duration_s = started.elapsed().as_secs_f64();
+    progress_done.cancel();
+
+    let mut merged = Recorder::new(variants);
+    for result in results {
+        let recorder =
+            result.map_err(|_| "a worker thread stopped without reporting".to_owned())??;
+        merged.merge(&recorder);
+    }
+    Ok((merged, duration_s))
+}
+
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,238 @@
+//! The mix made ready to run: cumulative weights for picking an entry, bodies serialized once,
+//! and the fixture agents resolved to ids, so the hot path only looks things up.
+
+use bytes::Bytes;
+use rand::{Rng, RngExt};
+use serde_json::{Map, Value, json};
+
+use super::fixtures::{FixtureAgent, create_body};
+use crate::metrics::sample::VariantId;
+use crate::scenario::check::default_run_body;
+use crate::scenario::{AgentChoice, MixOp, Plan};
+
+/// Model and system prompt of agents created by ops when no fixture serves as a template.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+pub const DEFAULT_SYSTEM_PROMPT: &str =
+    "You are an agent created by agentload for a load test. Answer in one short sentence.";
+
+/// One mix entry, ready to run.
+#[derive(Debug)]
+pub struct Entry {
+    pub op: MixOp,
+    pub agents: AgentChoice,
+    /// Serialized body for run ops and patch (`None`: patch re-sets the agent's own name).
+    pub body: Option<Bytes>,
+    /// Fields merged into the create body (create, lifecycle).
+    pub create_extra: Map<String, Value>,
+}
+
+/// Everything a virtual user needs to run iterations.
+#[derive(Debug)]
+pub struct Program {
+    pub entries: Vec<Entry>,
+    cumulative: Vec<u64>,
+    pub fixtures: Vec<FixtureAgent>,
+    pub prefix: String,
+    pub team_id: u64,
+    pub make_connection_id: u64,
+}
+
+impl Program {
+    pub fn new(
+        plan: &Plan,
+        fixtures: Vec<FixtureAgent>,
+        prefix: String,
+        make_connection_id: u64,
+    ) -> Program {
+        let entries: Vec<Entry> = plan
+            .mix
+            .iter()
+            .map(|entry| {
+                let body = match (entry.op, &entry.body) {
+                    (MixOp::Run | MixOp::RunStream, body) => {
+                        Some(to_bytes(body.as_ref().unwrap_or(&default_run_body())))
+                    }
+                    (MixOp::Patch, Some(body)) => Some(to_bytes(body)),
+                    _ => None,
+                };
+                let create_extra = match (entry.op, &entry.body) {
+                    (MixOp::Create | MixOp::Lifecycle, Some(Value::Object(fields))) => {
+                        fields.clone()
+                    }
+                    _ => Map::new(),
+                };
+                Entry {
+                    op: entry.op,
+                    agents: entry.agents,
+                    body,
+                    create_extra,
+                }
+            })
+            .collect();
+        let mut total = 0u64;
+        let cumulative = plan
+            .mix
+            .iter()
+            .map(|entry| {
+                total += u64::from(entry.weight);
+                total
+            })
+            .collect();
+        Program {
+            entries,
+            cumulative,
+            fixtures,
+            prefix,
+            team_id: plan.target.team_id(),
+            make_connection_id,
+        }
+    }
+
+    /// Picks a mix entry with probability proportional to its weight.
+    pub fn pick(&self, rng: &mut impl Rng) -> &Entry {
+        let total = *self
+            .cumulative
+            .last()
+            .expect("a plan has at least one mix entry");
+        let ticket = rng.random_range(0..total);
+        let index = self.cumulative.partition_point(|&edge| edge <= ticket);
+        &self.entries[index]
+    }
+
+    /// The fixture an iteration of `entry` uses; `rotation` is the virtual user's own counter,
+    /// so `agent = "*"` spreads each user's iterations evenly over the fixtures.
+    pub fn choose_agent(&self, entry: &Entry, rotation: &mut usize) -> Option<VariantId> {
+        match entry.agents {
+            AgentChoice::None => None,
+            AgentChoice::One(variant) => Some(variant),
+            AgentChoice::All => {
+                let variant = (*rotation % self.fixtures.len()) as VariantId;
+                *rotation = rotation.wrapping_add(1);
+                Some(variant)
+            }
+        }
+    }
+
+    pub fn fixture(&self, variant: VariantId) -> &FixtureAgent {
+        &self.fixtures[usize::from(variant)]
+    }
+
+    /// The create body of a new agent named `name`, templated on the variant's fixture if any.
+    pub fn create_body(&self, entry: &Entry, variant: Option<VariantId>, name: &str) -> Bytes {
+        let (model, prompt) = match variant {
+            Some(v) => (
+                self.fixture(v).model.as_str(),
+                self.fixture(v).system_prompt.as_str(),
+            ),
+            None => (DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT),
+        };
+        create_body(
+            name,
+            self.team_id,
+            self.make_connection_id,
+            model,
+            prompt,
+            &entry.create_extra,
+        )
+    }
+
+    /// The patch body: the entry's, or one that re-sets the agent's name (harmless, and keeps
+    /// the run's prefix on the agent).
+    pub fn patch_body(&self, entry: &Entry, current_name: &str) -> Bytes {
+        match &entry.body {
+            Some(body) => body.clone(),
+            None => to_bytes(&json!({ "name": current_name })),
+        }
+    }
+}
+
+fn to_bytes(value: &Value) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("JSON values serialize"))
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    use super::*;
+    use crate::scenario;
+
+    fn plan(mix: &str) -> Plan {
+        let text = format!(
+            "[load]\nvus = 1\niterations = 1\n[[agents]]\nname = \"a\"\nmodel = \"m\"\nsystem_prompt = \"p\"\n[[agents]]\nname = \"b\"\nmodel = \"m2\"\nsystem_prompt = \"p2\"\n{mix}"
+        );
+        scenario::parse("t.toml", text.as_bytes(), "t").unwrap()
+    }
+
+    fn fixture(name: &str, model: &str) -> FixtureAgent {
+        FixtureAgent {
+            name: name.into(),
+            id: format!("id-{name}"),
+            remote_name: format!("agentload-r-{name}"),
+            model: model.into(),
+            system_prompt: "p".into(),
+        }
+    }
+
+    #[test]
+    fn picks_follow_the_weights() {
+        let plan = plan("[[mix]]\nop = \"list\"\nweight = 1\n[[mix]]\nop = \"get\"\nweight = 3\n");
+        let program = Program::new(
+            &plan,
+            vec![fixture("a", "m"), fixture("b", "m2")],
+            "agentload-r-".into(),
+            1,
+        );
+        let mut rng = SmallRng::seed_from_u64(7);
+        let gets = (0..4000)
+            .filter(|_| program.pick(&mut rng).op == MixOp::Get)
+            .count();
+        assert!(
+            (2850..=3150).contains(&gets),
+            "gets {gets} of 4000 for weight 3 of 4"
+        );
+    }
+
+    #[test]
+    fn star_rotates_over_every_fixture() {
+        let plan = plan("[[mix]]\nop = \"run\"\nagent = \"*\"\n");
+        let program = Program::new(
+            &plan,
+            vec![fixture("a", "m"), fixture("b", "m2")],
+            "agentload-r-".into(),
+            1,
+        );
+        let mut rotation = 1;
+        let picks: Vec<_> = (0..4)
+            .map(|_| program.choose_agent(&program.entries[0], &mut rotation))
+            .collect();
+        assert_eq!(picks, [Some(1), Some(0), Some(1), Some(0)]);
+        let body: Value =
+            serde_json::from_slice(program.entries[0].body.as_ref().unwrap()).unwrap();
+        assert_eq!(body, default_run_body());
+    }
+
+    #[test]
+    fn bodies_are_templated_on_the_fixture() {
+        let plan = plan(
+            "[[mix]]\nop = \"lifecycle\"\nagent = \"b\"\nbody = { llmConfig = { maxTokens = 5 } }\n",
+        );
+        let program = Program::new(
+            &plan,
+            vec![fixture("a", "m"), fixture("b", "m2")],
+            "agentload-r-".into(),
+            9,
+        );
+        let entry = &program.entries[0];
+        let body: Value =
+            serde_json::from_slice(&program.create_body(entry, Some(1), "agentload-r-op-1"))
+                .unwrap();
+        assert_eq!(body["defaultModel"], "m2");
+        assert_eq!(body["makeConnectionId"], 9);
+        assert_eq!(body["llmConfig"]["maxTokens"], 5);
+        let patch: Value =
+            serde_json::from_slice(&program.patch_body(entry, "agentload-r-op-1")).unwrap();
+        assert_eq!(patch, json!({ "name": "agentload-r-op-1" }));
+    }
+}

@@ -1,0 +1,89 @@
+//! Where requests go: the plan's base URL with the token from the environment, or, when the plan
+//! names none, the embedded simulator started in-process on a loopback port.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use rand::RngExt;
+
+use crate::api::Credentials;
+use crate::scenario::{Diagnostic, Plan};
+use crate::sim::{SimConfig, SimServer};
+
+/// The resolved target of a run.
+pub struct Target {
+    pub base_url: String,
+    pub credentials: Credentials,
+    /// The token, kept only to scrub it from anything written.
+    pub secret: String,
+    /// The Make connection new agents use (any positive id works on the simulator).
+    pub make_connection_id: u64,
+    /// The embedded simulator, when the run uses one.
+    pub simulator: Option<SimServer>,
+}
+
+impl Target {
+    pub fn is_embedded(&self) -> bool {
+        self.simulator.is_some()
+    }
+}
+
+/// Resolves the plan's target; an error here is invalid input (exit 2).
+pub async fn resolve(plan: &Plan) -> Result<Target, Diagnostic> {
+    let target = &plan.target;
+    let Some(base_url) = &target.base_url else {
+        let token = random_token();
+        let mut config = SimConfig::new(token.clone());
+        config.seed = plan.simulator.seed;
+        config.default_profile = plan.simulator.default_profile;
+        config.models = plan.simulator.models.clone();
+        let server = SimServer::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .map_err(|err| {
+                Diagnostic::flag(
+                    "simulator",
+                    format!("cannot start the embedded simulator: {err}"),
+                    "check that loopback networking works here",
+                )
+            })?;
+        return Ok(Target {
+            base_url: server.base_url(),
+            credentials: Credentials::new(target.auth, &token)
+                .expect("a generated token is a valid header"),
+            secret: token,
+            make_connection_id: target.make_connection_id.unwrap_or(1),
+            simulator: Some(server),
+        });
+    };
+    let env = &target.token_env;
+    let token = std::env::var(env).unwrap_or_default();
+    if token.trim().is_empty() {
+        return Err(Diagnostic::flag(
+            &format!("${env}"),
+            format!(
+                "the API token is read from the environment variable {env}, which is not set or empty"
+            ),
+            format!(
+                "export {env}=<your API token> (scopes ai-agents:read and ai-agents:write), or name another variable with token_env / --token-env"
+            ),
+        ));
+    }
+    let credentials = Credentials::new(target.auth, &token).map_err(|err| {
+        Diagnostic::flag(
+            &format!("${env}"),
+            format!("the token in {env} cannot be sent: {err}"),
+            "check the variable holds only the token",
+        )
+    })?;
+    Ok(Target {
+        base_url: base_url.clone(),
+        credentials,
+        secret: token.trim().to_owned(),
+        make_connection_id: target.make_connection_id.unwrap_or(1),
+        simulator: None,
+    })
+}
+
+fn random_token() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,256 @@
+//! agentload: a load-testing and benchmarking harness for the AI Agents API. One public entry
+//! point per subcommand; `main.rs` only parses arguments and maps the result to an exit code.
+
+pub mod api;
+pub mod cli;
+pub mod engine;
+pub mod metrics;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rand::RngExt;
+use tokio_util::sync::CancellationToken;
+
+use cli::{Command, MockArgs, RunArgs, ValidateArgs};
+use engine::Control;
+
+/// How a command ended, as an exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the run finished and every threshold held.
+    Passed,
+    /// 1: a threshold failed.
+    Failed,
+    /// 2: invalid input (scenario, flags) or a target unusable at setup.
+    Invalid,
+    /// 130: interrupted; the partial report was written and fixtures deleted.
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Passed => 0,
+            Exit::Failed => 1,
+            Exit::Invalid => 2,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// Runs a parsed command line.
+pub fn main_with(cli: cli::Cli) -> Exit {
+    match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Validate(args) => validate(&args),
+        Command::Mock(args) => mock(&args),
+    }
+}
+
+fn invalid(error: impl std::fmt::Display) -> Exit {
+    eprintln!("error: {error}");
+    Exit::Invalid
+}
+
+/// Writes to stdout, treating a closed pipe (`| head`) as success.
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && err.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to stdout: {err}");
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("agentload-main")
+        .build()
+        .expect("the tokio runtime starts")
+}
+
+/// `agentload validate`
+pub fn validate(args: &ValidateArgs) -> Exit {
+    match scenario::load(&args.scenario) {
+        Ok(plan) => {
+            print_stdout(&format!(
+                "{plan}ok: the scenario is valid; nothing was sent\n"
+            ));
+            Exit::Passed
+        }
+        Err(diagnostic) => invalid(diagnostic),
+    }
+}
+
+/// `agentload run`
+pub fn run(args: &RunArgs) -> Exit {
+    let mut plan = match scenario::load(&args.scenario) {
+        Ok(plan) => plan,
+        Err(diagnostic) => return invalid(diagnostic),
+    };
+    if let Err(diagnostic) = plan.apply(&args.overrides()) {
+        return invalid(diagnostic);
+    }
+    let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
+        Ok(dir) => dir,
+        Err(err) => return invalid(format!("--out: {err}")),
+    };
+    let run_id = new_run_id();
+    let control = Arc::new(Control::new(plan.load.stop.iterations));
+    let second_interrupt = CancellationToken::new();
+    let runtime = runtime();
+    let output = runtime.block_on(async {
+        tokio::spawn(watch_signals(control.clone(), second_interrupt.clone()));
+        engine::run(
+            &plan,
+            &run_id,
+            control.clone(),
+            second_interrupt,
+            args.quiet,
+        )
+        .await
+    });
+    let output = match output {
+        Ok(output) => output,
+        Err(diagnostic) => return invalid(diagnostic),
+    };
+    // Worker threads and the simulator are done; do not wait for idle connections to close.
+    runtime.shutdown_background();
+
+    let written = report::write_all(&dir, &output.summary);
+    print_stdout(&report::terminal::render(&output.summary));
+    match &written {
+        Ok(_) => eprintln!("report: {}", dir.display()),
+        Err(err) => eprintln!(
+            "error: cannot write the report into {}: {err}",
+            dir.display()
+        ),
+    }
+    if !output.teardown.left.is_empty() {
+        eprintln!(
+            "warning: {} agent(s) the run created could not be deleted:",
+            output.teardown.left.len()
+        );
+        for (id, why) in &output.teardown.left {
+            eprintln!("  {id}: {why}");
+        }
+        eprintln!("  their names start with agentload-{run_id}-; delete them by hand");
+    }
+    if let Some(err) = &output.setup_error {
+        eprintln!("error: {err}");
+        return Exit::Invalid;
+    }
+    if output.interrupted {
+        eprintln!("interrupted: the report holds what ran until then");
+        return Exit::Interrupted;
+    }
+    if written.is_err() {
+        return Exit::Invalid;
+    }
+    if output.summary.passed {
+        Exit::Passed
+    } else {
+        let failed = output.summary.thresholds.iter().filter(|t| !t.ok).count();
+        eprintln!("failed: {failed} threshold(s) did not hold");
+        Exit::Failed
+    }
+}
+
+/// Ctrl-C or SIGTERM once: stop and clean up. Twice: skip the cleanup.
+async fn watch_signals(control: Arc<Control>, second: CancellationToken) {
+    let mut seen = 0;
+    loop {
+        wait_for_signal().await;
+        seen += 1;
+        if seen == 1 {
+            eprintln!("\ninterrupted: stopping; in-flight requests are cancelled");
+            control.interrupt();
+        } else {
+            second.cancel();
+            return;
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A short id naming the run and every agent it creates.
+fn new_run_id() -> String {
+    let bytes: [u8; 4] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `agentload mock`
+pub fn mock(args: &MockArgs) -> Exit {
+    let (token, generated) = match &args.token {
+        Some(token) if !token.trim().is_empty() => (token.trim().to_owned(), false),
+        _ => {
+            let bytes: [u8; 16] = rand::rng().random();
+            (bytes.iter().map(|b| format!("{b:02x}")).collect(), true)
+        }
+    };
+    let mut config = sim::SimConfig::new(token.clone());
+    config.seed = args.seed;
+    let profile = &mut config.default_profile;
+    if let Some(ttfs) = args.ttfs {
+        profile.ttfs = ttfs;
+    }
+    if let Some(gap) = args.step_gap {
+        profile.step_gap = gap;
+    }
+    if let Some(steps) = args.steps {
+        profile.steps = steps;
+    }
+    if let Some(run_time) = args.run_time {
+        profile.run_time = run_time;
+    }
+    let runtime = runtime();
+    runtime.block_on(async {
+        let server = match sim::SimServer::start(config, args.addr).await {
+            Ok(server) => server,
+            Err(err) => return invalid(format!("--addr {}: cannot listen: {err}", args.addr)),
+        };
+        println!("agentload mock listening on {}", server.base_url());
+        if generated {
+            println!(
+                "token: {token}  (export MAKE_API_TOKEN={token} for agentload run --target ...)"
+            );
+        }
+        println!("press Ctrl-C to stop");
+        wait_for_signal().await;
+        server.shutdown().await;
+        Exit::Passed
+    })
+}

@@ -1,0 +1,262 @@
+//! Per-worker results: one cell of HdrHistograms and counters per (op, variant), filled without
+//! locks on the worker's own thread and merged exactly at the end. Memory depends on the range
+//! of values seen, never on the number of requests.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::Metric;
+use super::sample::{Sample, VariantId};
+use crate::api::{ErrorClass, Op};
+
+/// Significant digits kept by every histogram.
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// Distinct error messages kept per class and cell, so a user can see why without a log.
+pub const MESSAGES_PER_CLASS: usize = 3;
+
+/// Results for one op against one variant (or against no particular agent).
+#[derive(Clone, Debug, Default)]
+pub struct Cell {
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: BTreeMap<ErrorClass, u64>,
+    pub messages: BTreeMap<ErrorClass, Vec<String>>,
+    histograms: [Option<Histogram<u64>>; Metric::COUNT],
+}
+
+impl Cell {
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    /// The histogram of a metric, if any value was recorded.
+    pub fn histogram(&self, metric: Metric) -> Option<&Histogram<u64>> {
+        self.histograms[metric.index()].as_ref()
+    }
+
+    fn record_value(&mut self, metric: Metric, value: u64) {
+        let histogram = self.histograms[metric.index()].get_or_insert_with(new_histogram);
+        // Auto-resizing: `record` grows the range; only a value beyond u64 range could fail.
+        if histogram.record(value).is_err() {
+            histogram.saturating_record(value);
+        }
+    }
+
+    fn record_time(&mut self, metric: Metric, value: Duration) {
+        self.record_value(metric, value.as_micros().min(u128::from(u64::MAX)) as u64);
+    }
+
+    fn record(&mut self, sample: &Sample) {
+        self.requests += 1;
+        if let Err(failure) = &sample.outcome {
+            *self.errors.entry(failure.class).or_default() += 1;
+            let kept = self.messages.entry(failure.class).or_default();
+            if kept.len() < MESSAGES_PER_CLASS && !kept.contains(&failure.message) {
+                kept.push(failure.message.clone());
+            }
+            return;
+        }
+        self.ok += 1;
+        let t = &sample.timeline;
+        self.record_time(Metric::Latency, t.end.saturating_duration_since(t.intended));
+        self.record_time(Metric::ServiceTime, t.end.saturating_duration_since(t.sent));
+        self.record_time(Metric::Wait, t.sent.saturating_duration_since(t.intended));
+        if let Some(headers) = t.headers {
+            self.record_time(Metric::Ttfb, headers.saturating_duration_since(t.sent));
+        }
+        if let Some(first_step) = t.first_step {
+            self.record_time(Metric::Ttfs, first_step.saturating_duration_since(t.sent));
+        }
+        if let Some(first_assistant) = t.first_assistant {
+            self.record_time(
+                Metric::FirstAssistant,
+                first_assistant.saturating_duration_since(t.sent),
+            );
+        }
+        for gap in &sample.step_gaps {
+            self.record_time(Metric::InterStep, *gap);
+        }
+        if let Some(steps) = sample.steps {
+            self.record_value(Metric::Steps, u64::from(steps));
+        }
+        if let Some(server_time) = sample.server_time {
+            self.record_time(Metric::ServerTime, server_time);
+        }
+    }
+
+    /// Adds another cell's counts and histograms to this one (exact: histograms merge bucket by bucket).
+    pub fn merge(&mut self, other: &Cell) {
+        self.requests += other.requests;
+        self.ok += other.ok;
+        for (class, count) in &other.errors {
+            *self.errors.entry(*class).or_default() += count;
+        }
+        for (class, messages) in &other.messages {
+            let kept = self.messages.entry(*class).or_default();
+            for message in messages {
+                if kept.len() < MESSAGES_PER_CLASS && !kept.contains(message) {
+                    kept.push(message.clone());
+                }
+            }
+        }
+        for (mine, theirs) in self.histograms.iter_mut().zip(&other.histograms) {
+            if let Some(theirs) = theirs {
+                mine.get_or_insert_with(new_histogram)
+                    .add(theirs)
+                    .expect("auto-resizing histograms accept any other histogram");
+            }
+        }
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
+}
+
+/// All cells of one worker (or, after merging, of the whole run).
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    variants: usize,
+    /// Indexed by `op * (variants + 1) + slot`, where slot 0 is "no variant".
+    cells: Vec<Option<Box<Cell>>>,
+}
+
+impl Recorder {
+    /// A recorder for a plan with `variants` fixture agents.
+    pub fn new(variants: usize) -> Self {
+        Recorder {
+            variants,
+            cells: vec![None; Op::ALL.len() * (variants + 1)],
+        }
+    }
+
+    fn slot(&self, op: Op, variant: Option<VariantId>) -> usize {
+        let column = variant.map_or(0, |v| usize::from(v) + 1);
+        debug_assert!(
+            column <= self.variants,
+            "variant {column} beyond the plan's fixtures"
+        );
+        op.index() * (self.variants + 1) + column.min(self.variants)
+    }
+
+    pub fn record(&mut self, sample: &Sample) {
+        let slot = self.slot(sample.op, sample.variant);
+        self.cells[slot]
+            .get_or_insert_with(Box::default)
+            .record(sample);
+    }
+
+    /// Adds another recorder's results to this one.
+    pub fn merge(&mut self, other: &Recorder) {
+        assert_eq!(self.variants, other.variants, "recorders of one plan");
+        for (mine, theirs) in self.cells.iter_mut().zip(&other.cells) {
+            if let Some(theirs) = theirs {
+                mine.get_or_insert_with(Box::default).merge(theirs);
+            }
+        }
+    }
+
+    /// The cell of one op and variant, if anything was recorded there.
+    pub fn cell(&self, op: Op, variant: Option<VariantId>) -> Option<&Cell> {
+        self.cells[self.slot(op, variant)].as_deref()
+    }
+
+    /// One op across all variants (and none), merged.
+    pub fn op_total(&self, op: Op) -> Option<Cell> {
+        let start = op.index() * (self.variants + 1);
+        let mut total: Option<Cell> = None;
+        for cell in self.cells[start..start + self.variants + 1]
+            .iter()
+            .flatten()
+        {
+            total.get_or_insert_with(Cell::default).merge(cell);
+        }
+        total
+    }
+
+    pub fn variant_count(&self) -> usize {
+        self.variants
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::api::Failure;
+    use crate::metrics::Timeline;
+
+    fn sample(
+        op: Op,
+        variant: Option<VariantId>,
+        service_ms: u64,
+        outcome: Result<(), Failure>,
+    ) -> Sample {
+        let sent = Instant::now();
+        let mut timeline = Timeline::starting(sent, sent);
+        timeline.end = sent + Duration::from_millis(service_ms);
+        timeline.headers = Some(sent + Duration::from_millis(1));
+        Sample::new(op, variant, timeline, outcome)
+    }
+
+    #[test]
+    fn successes_fill_histograms_and_failures_fill_counters() {
+        let mut recorder = Recorder::new(2);
+        recorder.record(&sample(Op::Get, Some(0), 10, Ok(())));
+        recorder.record(&sample(Op::Get, Some(0), 30, Ok(())));
+        let failure = Failure::new(ErrorClass::Http(503), "service unavailable");
+        recorder.record(&sample(Op::Get, Some(1), 5, Err(failure.clone())));
+        recorder.record(&sample(Op::Get, Some(1), 5, Err(failure)));
+
+        let variant0 = recorder.cell(Op::Get, Some(0)).unwrap();
+        assert_eq!(
+            (variant0.requests, variant0.ok, variant0.error_count()),
+            (2, 2, 0)
+        );
+        let latency = variant0.histogram(Metric::Latency).unwrap();
+        assert_eq!(latency.len(), 2);
+        assert!(
+            (latency.max() as i64 - 30_000).abs() <= 30,
+            "max {}",
+            latency.max()
+        );
+        assert_eq!(variant0.histogram(Metric::Ttfb).unwrap().len(), 2);
+        assert!(variant0.histogram(Metric::Ttfs).is_none());
+
+        let variant1 = recorder.cell(Op::Get, Some(1)).unwrap();
+        assert_eq!(variant1.errors.get(&ErrorClass::Http(503)), Some(&2));
+        assert_eq!(
+            variant1.messages[&ErrorClass::Http(503)],
+            vec!["service unavailable".to_owned()]
+        );
+        assert!(
+            variant1.histogram(Metric::Latency).is_none(),
+            "failures are not in latency"
+        );
+
+        let total = recorder.op_total(Op::Get).unwrap();
+        assert_eq!((total.requests, total.ok, total.error_count()), (4, 2, 2));
+        assert!(recorder.op_total(Op::List).is_none());
+    }
+
+    #[test]
+    fn merging_is_exact() {
+        let mut a = Recorder::new(0);
+        let mut b = Recorder::new(0);
+        for ms in 1..=100 {
+            a.record(&sample(Op::Run, None, ms, Ok(())));
+            b.record(&sample(Op::Run, None, ms + 100, Ok(())));
+        }
+        a.merge(&b);
+        let cell = a.cell(Op::Run, None).unwrap();
+        let latency = cell.histogram(Metric::Latency).unwrap();
+        assert_eq!(cell.requests, 200);
+        assert_eq!(latency.len(), 200);
+        let median_ms = latency.value_at_quantile(0.5) as f64 / 1000.0;
+        assert!((median_ms - 100.0).abs() < 0.2, "median {median_ms}");
+    }
+}

@@ -1,0 +1,263 @@
+//! `summary.json`, the versioned contract other tools and CI parse (`agentload/summary/v1`), and
+//! how a merged recorder becomes one.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Metric;
+use super::recorder::{Cell, Recorder};
+use super::stats::Stats;
+use super::threshold::{Threshold, ThresholdResult};
+use crate::api::Op;
+
+pub const SCHEMA: &str = "agentload/summary/v1";
+
+/// The whole result of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema: String,
+    pub scenario: String,
+    pub run_id: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// Wall time of the load phase (setup and teardown excluded).
+    pub duration_s: f64,
+    /// The base URL requests went to, without credentials.
+    pub target: String,
+    pub load: LoadSummary,
+    pub ops: BTreeMap<String, OpSummary>,
+    /// Per fixture agent name, per op.
+    pub variants: BTreeMap<String, BTreeMap<String, OpSummary>>,
+    /// Failed requests per error class, over all ops.
+    pub errors: BTreeMap<String, u64>,
+    pub thresholds: Vec<ThresholdResult>,
+    pub passed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadSummary {
+    /// `closed` or `open`.
+    pub model: String,
+    /// Iterations per second asked for (open model); null in the closed model.
+    pub target_rate: Option<f64>,
+    /// Iterations started per second of the load phase.
+    pub achieved_rate: f64,
+    pub iterations: u64,
+    pub dropped_iterations: u64,
+    pub max_in_flight: Option<u64>,
+    pub vus: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpSummary {
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub error_classes: BTreeMap<String, u64>,
+    /// The first few distinct messages per error class (credentials redacted).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_messages: BTreeMap<String, Vec<String>>,
+    /// Statistics of successful requests, per metric.
+    pub metrics: BTreeMap<String, Stats>,
+}
+
+impl OpSummary {
+    pub fn from_cell(cell: &Cell) -> OpSummary {
+        OpSummary {
+            requests: cell.requests,
+            ok: cell.ok,
+            errors: cell.error_count(),
+            error_classes: cell
+                .errors
+                .iter()
+                .map(|(class, n)| (class.name(), *n))
+                .collect(),
+            error_messages: cell
+                .messages
+                .iter()
+                .map(|(class, messages)| (class.name(), messages.clone()))
+                .collect(),
+            metrics: Metric::ALL
+                .into_iter()
+                .filter_map(|metric| {
+                    let histogram = cell.histogram(metric)?;
+                    Some((
+                        metric.name().to_owned(),
+                        Stats::from_histogram(histogram, metric),
+                    ))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What the engine knows about a run besides its samples.
+#[derive(Clone, Debug)]
+pub struct RunInfo {
+    pub scenario: String,
+    pub run_id: String,
+    pub started_at: String,
+    pub duration_s: f64,
+    pub target: String,
+    pub load: LoadSummary,
+}
+
+impl Summary {
+    /// Builds the summary of a run and evaluates its thresholds.
+    pub fn build(
+        info: RunInfo,
+        recorder: &Recorder,
+        variant_names: &[String],
+        thresholds: &[Threshold],
+    ) -> Summary {
+        let mut ops = BTreeMap::new();
+        let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+        for op in Op::ALL {
+            if let Some(total) = recorder.op_total(op) {
+                for (class, n) in &total.errors {
+                    *errors.entry(class.name()).or_default() += n;
+                }
+                ops.insert(op.name().to_owned(), OpSummary::from_cell(&total));
+            }
+        }
+        let mut variants = BTreeMap::new();
+        for (index, name) in variant_names.iter().enumerate() {
+            let per_op: BTreeMap<String, OpSummary> = Op::ALL
+                .into_iter()
+                .filter_map(|op| {
+                    let cell = recorder.cell(op, Some(index as u16))?;
+                    Some((op.name().to_owned(), OpSummary::from_cell(cell)))
+                })
+                .collect();
+            if !per_op.is_empty() {
+                variants.insert(name.clone(), per_op);
+            }
+        }
+        let mut summary = Summary {
+            schema: SCHEMA.to_owned(),
+            scenario: info.scenario,
+            run_id: info.run_id,
+            started_at: info.started_at,
+            duration_s: info.duration_s,
+            target: info.target,
+            load: info.load,
+            ops,
+            variants,
+            errors,
+            thresholds: Vec::new(),
+            passed: true,
+        };
+        summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
+        summary.passed = summary.thresholds.iter().all(|t| t.ok);
+        summary
+    }
+
+    /// Replaces every occurrence of `secret` in the kept error messages, so a server that echoes
+    /// the token cannot leak it into a report.
+    pub fn redact(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let scrub = |op: &mut OpSummary| {
+            for messages in op.error_messages.values_mut() {
+                for message in messages.iter_mut() {
+                    if message.contains(secret) {
+                        *message = message.replace(secret, "[redacted]");
+                    }
+                }
+            }
+        };
+        self.ops.values_mut().for_each(scrub);
+        self.variants
+            .values_mut()
+            .flat_map(|ops| ops.values_mut())
+            .for_each(scrub);
+    }
+
+    /// Requests over all ops.
+    pub fn total_requests(&self) -> u64 {
+        self.ops.values().map(|op| op.requests).sum()
+    }
+
+    /// Failed requests over all ops.
+    pub fn total_errors(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::api::{ErrorClass, Failure};
+    use crate::metrics::{Sample, Timeline};
+
+    fn info() -> RunInfo {
+        RunInfo {
+            scenario: "t".into(),
+            run_id: "r1".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_s: 2.0,
+            target: "http://127.0.0.1:1/api/v2".into(),
+            load: LoadSummary {
+                model: "closed".into(),
+                target_rate: None,
+                achieved_rate: 2.0,
+                iterations: 4,
+                dropped_iterations: 0,
+                max_in_flight: None,
+                vus: Some(1),
+            },
+        }
+    }
+
+    #[test]
+    fn builds_ops_variants_errors_and_thresholds() {
+        let mut recorder = Recorder::new(2);
+        let now = Instant::now();
+        let mut timeline = Timeline::starting(now, now);
+        timeline.end = now + Duration::from_millis(40);
+        recorder.record(&Sample::new(Op::Run, Some(0), timeline, Ok(())));
+        recorder.record(&Sample::new(Op::Run, Some(1), timeline, Ok(())));
+        recorder.record(&Sample::new(
+            Op::Run,
+            Some(1),
+            timeline,
+            Err(Failure::new(ErrorClass::Http(429), "slow down")),
+        ));
+        recorder.record(&Sample::new(Op::List, None, timeline, Ok(())));
+        let thresholds = [
+            Threshold::parse("errors.rate", "< 10%").unwrap(),
+            Threshold::parse("run.latency.p95", "< 100ms").unwrap(),
+            Threshold::parse("b:run.errors.rate", "< 1%").unwrap(),
+        ];
+        let names = ["a".to_owned(), "b".to_owned()];
+        let summary = Summary::build(info(), &recorder, &names, &thresholds);
+
+        assert_eq!(summary.ops["run"].requests, 3);
+        assert_eq!(summary.ops["run"].errors, 1);
+        assert_eq!(summary.ops["run"].error_classes["http_429"], 1);
+        assert_eq!(
+            summary.ops["run"].error_messages["http_429"],
+            vec!["slow down".to_owned()]
+        );
+        assert_eq!(summary.ops["list"].requests, 1);
+        assert_eq!(summary.variants["a"]["run"].requests, 1);
+        assert_eq!(summary.variants["b"]["run"].errors, 1);
+        assert!(!summary.variants["a"].contains_key("list"));
+        assert_eq!(summary.errors["http_429"], 1);
+        assert_eq!(summary.total_requests(), 4);
+
+        assert_eq!(summary.thresholds[0].actual, Some(0.25));
+        assert!(!summary.thresholds[0].ok);
+        assert!(summary.thresholds[1].ok);
+        assert_eq!(summary.thresholds[2].actual, Some(0.5));
+        assert!(!summary.passed);
+
+        let latency = &summary.ops["run"].metrics["latency"];
+        assert_eq!(latency.count, 2);
+        assert!((latency.p50 - 40.0).abs() < 0.1);
+    }
+}

@@ -1,0 +1,388 @@
+//! Pass/fail criteria over the summary (`"run_stream.ttfs.p95" = "< 1500ms"`): parsed and checked
+//! before a run starts, evaluated on the finished summary, and the source of exit code 1.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Metric;
+use super::stats::STAT_NAMES;
+use super::summary::{OpSummary, Summary};
+use crate::api::{ErrorClass, Op};
+
+/// A parsed threshold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    /// The expression as the user wrote it, normalised to `key cmp value`.
+    pub expr: String,
+    pub variant: Option<String>,
+    pub quantity: Quantity,
+    pub cmp: Comparison,
+    /// In the unit the summary uses: ms for times, a fraction for rates, per second for throughput.
+    pub limit: f64,
+}
+
+/// What a threshold measures.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Quantity {
+    /// Failed requests / requests, over all ops or one.
+    ErrorRate(Option<Op>),
+    /// Failed requests, over all ops or one, of every class or one.
+    ErrorCount {
+        op: Option<Op>,
+        class: Option<ErrorClass>,
+    },
+    /// Requests sent by one op.
+    Requests(Op),
+    /// A statistic of a metric of one op.
+    Stat {
+        op: Op,
+        metric: Metric,
+        stat: String,
+    },
+    AchievedRate,
+    DroppedIterations,
+    Iterations,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+    Equal,
+    NotEqual,
+}
+
+impl Comparison {
+    fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Less => "<",
+            Comparison::LessOrEqual => "<=",
+            Comparison::Greater => ">",
+            Comparison::GreaterOrEqual => ">=",
+            Comparison::Equal => "==",
+            Comparison::NotEqual => "!=",
+        }
+    }
+
+    fn holds(self, actual: f64, limit: f64) -> bool {
+        match self {
+            Comparison::Less => actual < limit,
+            Comparison::LessOrEqual => actual <= limit,
+            Comparison::Greater => actual > limit,
+            Comparison::GreaterOrEqual => actual >= limit,
+            Comparison::Equal => actual == limit,
+            Comparison::NotEqual => actual != limit,
+        }
+    }
+}
+
+/// The outcome of one threshold, as `summary.json` records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    pub expr: String,
+    /// The measured value (same unit as the limit); null when nothing was measured.
+    pub actual: Option<f64>,
+    pub ok: bool,
+}
+
+/// What kind of number a quantity is, to check the unit a limit is written in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Time,
+    Fraction,
+    PerSecond,
+    Count,
+}
+
+const KEY_HELP: &str = "write `<op>.<metric>.<stat>` (e.g. `run_stream.ttfs.p95`), `errors.rate`, \
+`<op>.errors.rate`, `errors.<class>.count`, `<op>.requests`, `load.achieved_rate`, \
+`load.dropped_iterations` or `load.iterations`, optionally prefixed by `<agent name>:`";
+
+impl Threshold {
+    /// Parses a key and its condition, e.g. `("run_stream.ttfs.p95", "< 1500ms")`.
+    /// The error says what is wrong and how to write it instead.
+    pub fn parse(key: &str, condition: &str) -> Result<Threshold, String> {
+        let (variant, path) = match key.split_once(':') {
+            Some((variant, path)) if !variant.trim().is_empty() => {
+                (Some(variant.trim().to_owned()), path.trim())
+            }
+            Some(_) => {
+                return Err(format!(
+                    "`{key}` has an empty agent name before `:`; {KEY_HELP}"
+                ));
+            }
+            None => (None, key.trim()),
+        };
+        let (quantity, kind) = parse_quantity(path)?;
+        let (cmp, rest) = parse_comparison(condition.trim()).ok_or_else(|| {
+            format!("condition {condition:?} does not start with a comparison; write e.g. \"< 1500ms\", \"<= 1%\" or \">= 10/s\"")
+        })?;
+        let limit = parse_limit(rest.trim(), kind)?;
+        Ok(Threshold {
+            expr: format!("{key} {} {}", cmp.symbol(), rest.trim()),
+            variant,
+            quantity,
+            cmp,
+            limit,
+        })
+    }
+
+    /// Parses a whole expression, e.g. `run_stream.ttfs.p95 < 1500ms`.
+    pub fn parse_expr(expr: &str) -> Result<Threshold, String> {
+        let split = expr.find(['<', '>', '=', '!']).ok_or_else(|| {
+            format!("{expr:?} has no comparison; write e.g. \"run_stream.ttfs.p95 < 1500ms\"")
+        })?;
+        Threshold::parse(expr[..split].trim(), &expr[split..])
+    }
+
+    /// Evaluates against a finished summary.
+    pub fn evaluate(&self, summary: &Summary) -> ThresholdResult {
+        let actual = self.actual(summary);
+        ThresholdResult {
+            expr: self.expr.clone(),
+            actual,
+            ok: actual.is_some_and(|value| self.cmp.holds(value, self.limit)),
+        }
+    }
+
+    fn actual(&self, summary: &Summary) -> Option<f64> {
+        let ops = match &self.variant {
+            Some(variant) => summary.variants.get(variant)?,
+            None => &summary.ops,
+        };
+        let op_summary = |op: Op| ops.get(op.name());
+        let all = || ops.values();
+        match &self.quantity {
+            Quantity::ErrorRate(op) => {
+                let (errors, requests) = match op {
+                    Some(op) => op_summary(*op).map_or((0, 0), |s| (s.errors, s.requests)),
+                    None => all().fold((0, 0), |(e, r), s| (e + s.errors, r + s.requests)),
+                };
+                (requests > 0).then(|| errors as f64 / requests as f64)
+            }
+            Quantity::ErrorCount { op, class } => {
+                let count = |s: &OpSummary| match class {
+                    Some(class) => s.error_classes.get(&class.name()).copied().unwrap_or(0),
+                    None => s.errors,
+                };
+                Some(match op {
+                    Some(op) => op_summary(*op).map_or(0, count),
+                    None => all().map(count).sum(),
+                } as f64)
+            }
+            Quantity::Requests(op) => Some(op_summary(*op).map_or(0, |s| s.requests) as f64),
+            Quantity::Stat { op, metric, stat } => {
+                op_summary(*op)?.metrics.get(metric.name())?.get(stat)
+            }
+            Quantity::AchievedRate => Some(summary.load.achieved_rate),
+            Quantity::DroppedIterations => Some(summary.load.dropped_iterations as f64),
+            Quantity::Iterations => Some(summary.load.iterations as f64),
+        }
+    }
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.expr)
+    }
+}
+
+fn parse_quantity(path: &str) -> Result<(Quantity, Kind), String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let op = |name: &str| {
+        Op::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
+            format!(
+                "`{name}` in `{path}` is not an op; ops are {}",
+                names.join(", ")
+            )
+        })
+    };
+    let class = |name: &str| {
+        ErrorClass::from_name(name).ok_or_else(|| {
+            format!("`{name}` in `{path}` is not an error class (e.g. http_429, timeout_total, stream_cut; the README lists them)")
+        })
+    };
+    Ok(match parts.as_slice() {
+        ["errors", "rate"] => (Quantity::ErrorRate(None), Kind::Fraction),
+        ["errors", "count"] => (
+            Quantity::ErrorCount {
+                op: None,
+                class: None,
+            },
+            Kind::Count,
+        ),
+        ["errors", name, "count"] => (
+            Quantity::ErrorCount {
+                op: None,
+                class: Some(class(name)?),
+            },
+            Kind::Count,
+        ),
+        ["load", "achieved_rate"] => (Quantity::AchievedRate, Kind::PerSecond),
+        ["load", "dropped_iterations"] => (Quantity::DroppedIterations, Kind::Count),
+        ["load", "iterations"] => (Quantity::Iterations, Kind::Count),
+        [name, "requests"] => (Quantity::Requests(op(name)?), Kind::Count),
+        [name, "errors", "rate"] => (Quantity::ErrorRate(Some(op(name)?)), Kind::Fraction),
+        [name, "errors", "count"] => (
+            Quantity::ErrorCount {
+                op: Some(op(name)?),
+                class: None,
+            },
+            Kind::Count,
+        ),
+        [name, "errors", class_name, "count"] => (
+            Quantity::ErrorCount {
+                op: Some(op(name)?),
+                class: Some(class(class_name)?),
+            },
+            Kind::Count,
+        ),
+        [name, metric_name, stat] => {
+            let op = op(name)?;
+            let metric = Metric::from_name(metric_name).ok_or_else(|| {
+                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+                format!(
+                    "`{metric_name}` in `{path}` is not a metric; metrics are {}",
+                    names.join(", ")
+                )
+            })?;
+            if !STAT_NAMES.contains(stat) {
+                return Err(format!(
+                    "`{stat}` in `{path}` is not a statistic; use one of {}",
+                    STAT_NAMES.join(", ")
+                ));
+            }
+            let kind = if *stat == "count" || !metric.is_time() {
+                Kind::Count
+            } else {
+                Kind::Time
+            };
+            (
+                Quantity::Stat {
+                    op,
+                    metric,
+                    stat: (*stat).to_owned(),
+                },
+                kind,
+            )
+        }
+        _ => return Err(format!("`{path}` is not a threshold key; {KEY_HELP}")),
+    })
+}
+
+fn parse_comparison(text: &str) -> Option<(Comparison, &str)> {
+    [
+        ("<=", Comparison::LessOrEqual),
+        (">=", Comparison::GreaterOrEqual),
+        ("==", Comparison::Equal),
+        ("!=", Comparison::NotEqual),
+        ("<", Comparison::Less),
+        (">", Comparison::Greater),
+    ]
+    .into_iter()
+    .find_map(|(symbol, cmp)| text.strip_prefix(symbol).map(|rest| (cmp, rest)))
+}
+
+fn parse_limit(text: &str, kind: Kind) -> Result<f64, String> {
+    let number_end = text
+        .find(|c: char| {
+            !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')
+        })
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(number_end);
+    let value: f64 = number.parse().map_err(|_| {
+        format!("{text:?} does not start with a number; write e.g. \"1500ms\", \"1%\" or \"20/s\"")
+    })?;
+    let unit = unit.trim();
+    let scaled = match (kind, unit) {
+        (Kind::Time, "" | "ms") => value,
+        (Kind::Time, "s") => value * 1000.0,
+        (Kind::Time, "us" | "µs") => value / 1000.0,
+        (Kind::Fraction, "") => value,
+        (Kind::Fraction, "%") => value / 100.0,
+        (Kind::PerSecond, "" | "/s") => value,
+        (Kind::PerSecond, "/min") => value / 60.0,
+        (Kind::Count, "") => value,
+        (kind, unit) => {
+            let expected = match kind {
+                Kind::Time => "a time in ms or s, e.g. \"1500ms\"",
+                Kind::Fraction => "a percentage such as \"1%\" or a fraction such as 0.01",
+                Kind::PerSecond => "a rate such as \"20/s\"",
+                Kind::Count => "a plain number",
+            };
+            return Err(format!(
+                "unit {unit:?} does not fit this key; write {expected}"
+            ));
+        }
+    };
+    if !scaled.is_finite() {
+        return Err(format!("{text:?} is not a finite number"));
+    }
+    Ok(scaled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_forms() {
+        let t = Threshold::parse("run_stream.ttfs.p95", "< 1500ms").unwrap();
+        assert_eq!(
+            t.quantity,
+            Quantity::Stat {
+                op: Op::RunStream,
+                metric: Metric::Ttfs,
+                stat: "p95".into()
+            }
+        );
+        assert_eq!((t.cmp, t.limit), (Comparison::Less, 1500.0));
+        assert_eq!(t.expr, "run_stream.ttfs.p95 < 1500ms");
+
+        let t = Threshold::parse("errors.rate", "< 1%").unwrap();
+        assert_eq!((t.quantity, t.limit), (Quantity::ErrorRate(None), 0.01));
+
+        let t = Threshold::parse_expr("fast:run.latency.p99 <= 2s").unwrap();
+        assert_eq!(t.variant.as_deref(), Some("fast"));
+        assert_eq!((t.cmp, t.limit), (Comparison::LessOrEqual, 2000.0));
+
+        let t = Threshold::parse("errors.http_429.count", "== 0").unwrap();
+        assert_eq!(
+            t.quantity,
+            Quantity::ErrorCount {
+                op: None,
+                class: Some(ErrorClass::Http(429))
+            }
+        );
+
+        let t = Threshold::parse("load.achieved_rate", ">= 10/s").unwrap();
+        assert_eq!((t.quantity, t.limit), (Quantity::AchievedRate, 10.0));
+    }
+
+    #[test]
+    fn bad_expressions_say_what_to_write() {
+        let err = Threshold::parse("run_strem.ttfs.p95", "< 1s").unwrap_err();
+        assert!(
+            err.contains("`run_strem`") && err.contains("run_stream"),
+            "{err}"
+        );
+        let err = Threshold::parse("run.ttfs.p42", "< 1s").unwrap_err();
+        assert!(err.contains("p42") && err.contains("p95"), "{err}");
+        let err = Threshold::parse("run.latency.p95", "1s").unwrap_err();
+        assert!(err.contains("comparison"), "{err}");
+        let err = Threshold::parse("run.latency.p95", "< 1%").unwrap_err();
+        assert!(err.contains("unit \"%\""), "{err}");
+        let err = Threshold::parse("errors.rate", "< fast").unwrap_err();
+        assert!(err.contains("number"), "{err}");
+        assert!(Threshold::parse_expr("errors.rate").is_err());
+        assert!(
+            Threshold::parse("nonsense", "< 1")
+                .unwrap_err()
+                .contains("errors.rate")
+        );
+    }
+}

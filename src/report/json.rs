@@ -1,0 +1,18 @@
+//! `summary.json`: the summary exactly as the v1 schema (`schema/summary.v1.json`) describes it.
+
+use super::Format;
+use crate::metrics::Summary;
+
+pub struct SummaryJson;
+
+impl Format for SummaryJson {
+    fn file_name(&self) -> &'static str {
+        "summary.json"
+    }
+
+    fn render(&self, summary: &Summary) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(summary).expect("the summary serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+}

@@ -1,0 +1,135 @@
+//! The summary printed at the end of a run: a per-op table of requests, errors, latency and
+//! time to first step, then variants, errors with their first messages, and thresholds.
+
+use std::fmt::Write;
+
+use crate::api::Op;
+use crate::metrics::Summary;
+use crate::metrics::summary::OpSummary;
+
+/// Renders the summary for a terminal (plain text, no colour codes).
+pub fn render(summary: &Summary) -> String {
+    let mut out = String::new();
+    let load = &summary.load;
+    let _ = writeln!(
+        out,
+        "\n{} · {} · {:.1}s · {} iterations ({:.1}/s){}",
+        summary.scenario,
+        summary.load.model,
+        summary.duration_s,
+        load.iterations,
+        load.achieved_rate,
+        load.vus.map_or_else(String::new, |v| format!(" · {v} VUs"))
+    );
+    let _ = writeln!(out, "target {}\n", summary.target);
+    table(
+        &mut out,
+        "op",
+        summary.ops.iter().map(|(name, op)| (name.clone(), op)),
+    );
+    if summary.variants.len() > 1 {
+        let _ = writeln!(out);
+        let rows = summary.variants.iter().flat_map(|(variant, ops)| {
+            ops.iter()
+                .map(move |(op, s)| (format!("{variant}:{op}"), s))
+        });
+        table(&mut out, "agent:op", rows);
+    }
+    if !summary.errors.is_empty() {
+        let _ = writeln!(out, "\nerrors");
+        for (name, op) in ordered(summary) {
+            for (class, count) in &op.error_classes {
+                let first = op
+                    .error_messages
+                    .get(class)
+                    .and_then(|m| m.first())
+                    .map_or("", String::as_str);
+                let _ = writeln!(
+                    out,
+                    "  {name:<11} {class:<19} {count:>7}  {}",
+                    truncate(first, 90)
+                );
+            }
+        }
+    }
+    if !summary.thresholds.is_empty() {
+        let _ = writeln!(out, "\nthresholds");
+        for t in &summary.thresholds {
+            let actual = t.actual.map_or_else(
+                || "no data".to_owned(),
+                |v| format!("actual {}", trim_number(v)),
+            );
+            let _ = writeln!(
+                out,
+                "  {} {}  ({actual})",
+                if t.ok { "pass" } else { "FAIL" },
+                t.expr
+            );
+        }
+    }
+    out
+}
+
+fn ordered(summary: &Summary) -> impl Iterator<Item = (&'static str, &OpSummary)> {
+    Op::ALL
+        .into_iter()
+        .filter_map(|op| summary.ops.get(op.name()).map(|s| (op.name(), s)))
+}
+
+fn table<'a>(out: &mut String, label: &str, rows: impl Iterator<Item = (String, &'a OpSummary)>) {
+    let mut rows: Vec<(String, &OpSummary)> = rows.collect();
+    rows.sort_by_key(|(name, _)| {
+        let op = name.rsplit(':').next().unwrap_or(name);
+        let rank = Op::from_name(op).map_or(usize::MAX, Op::index);
+        (name.split(':').next().unwrap_or("").to_owned(), rank)
+    });
+    let width = rows
+        .iter()
+        .map(|(name, _)| name.len())
+        .max()
+        .unwrap_or(0)
+        .max(label.len())
+        .max(10);
+    let _ = writeln!(
+        out,
+        "{:width$} {:>9} {:>7}   {:<26}   {:<26}",
+        "", "", "", "latency (ms)", "time to first step (ms)"
+    );
+    let _ = writeln!(
+        out,
+        "{label:<width$} {:>9} {:>7}   {:>8} {:>8} {:>8}   {:>8} {:>8} {:>8}",
+        "requests", "errors", "p50", "p90", "p99", "p50", "p90", "p99"
+    );
+    for (name, op) in rows {
+        let stat = |metric: &str, pick: fn(&crate::metrics::stats::Stats) -> f64| {
+            op.metrics
+                .get(metric)
+                .map_or_else(|| "-".to_owned(), |s| format!("{:.1}", pick(s)))
+        };
+        let _ = writeln!(
+            out,
+            "{name:<width$} {:>9} {:>7}   {:>8} {:>8} {:>8}   {:>8} {:>8} {:>8}",
+            op.requests,
+            op.errors,
+            stat("latency", |s| s.p50),
+            stat("latency", |s| s.p90),
+            stat("latency", |s| s.p99),
+            stat("ttfs", |s| s.p50),
+            stat("ttfs", |s| s.p90),
+            stat("ttfs", |s| s.p99),
+        );
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{cut}…")
+}
+
+fn trim_number(value: f64) -> String {
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}

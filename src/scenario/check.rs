@@ -1,0 +1,543 @@
+//! Turns a parsed scenario file into a checked [`Plan`]: every rule a file can break that serde
+//! cannot see (ranges, cross references, bodies), each reported at its position.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+use toml::Spanned;
+
+use super::diag::{Diagnostic, Source, closest};
+use super::file::{MixOp, RawAgent, RawMix, RawProfile, RawScenario};
+use super::plan::*;
+use super::units::DurationValue;
+use crate::metrics::threshold::Threshold;
+use crate::sim::Profile;
+
+/// The body run ops send when the scenario gives none.
+pub fn default_run_body() -> Value {
+    serde_json::json!({ "messages": [{ "role": "user", "content": "Say hello in one short sentence." }] })
+}
+
+pub fn check(
+    raw: RawScenario,
+    source: &Source<'_>,
+    origin: &str,
+    default_name: &str,
+) -> Result<Plan, Diagnostic> {
+    let name = match &raw.name {
+        Some(name) if name.get_ref().trim().is_empty() => {
+            return Err(source.at_value(
+                name,
+                "the scenario name is empty",
+                "give it a short name, e.g. name = \"smoke\"",
+            ));
+        }
+        Some(name) => name.get_ref().trim().to_owned(),
+        None => default_name.to_owned(),
+    };
+    let target = check_target(&raw, source)?;
+    let fixtures = check_agents(&raw.agents, source)?;
+    let load = check_load(&raw, source)?;
+    let mix = check_mix(&raw, &fixtures, source)?;
+    let thresholds = check_thresholds(&raw, &fixtures, source)?;
+    let simulator = check_simulator(&raw, source)?;
+    Ok(Plan {
+        name,
+        description: raw.description.clone(),
+        origin: origin.to_owned(),
+        seed: raw.seed.unwrap_or(1),
+        target,
+        fixtures,
+        load,
+        mix,
+        thresholds,
+        simulator,
+    })
+}
+
+fn positive(
+    value: &Spanned<i64>,
+    source: &Source<'_>,
+    what: &str,
+    example: &str,
+) -> Result<u64, Diagnostic> {
+    u64::try_from(*value.get_ref())
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| {
+            source.at_value(
+                value,
+                format!("{what} must be a whole number of 1 or more"),
+                format!("e.g. {example}"),
+            )
+        })
+}
+
+fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagnostic> {
+    let t = &raw.target;
+    let base_url = match &t.base_url {
+        Some(url) => Some(
+            normalize_base_url(url.get_ref())
+                .map_err(|(message, help)| source.at_value(url, message, help))?,
+        ),
+        None => None,
+    };
+    let team_id = match &t.team_id {
+        Some(id) => Some(positive(id, source, "team_id", "team_id = 123")?),
+        None => None,
+    };
+    let token_env = match &t.token_env {
+        Some(name) => {
+            let valid = !name.get_ref().is_empty()
+                && name
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.get_ref().starts_with(|c: char| c.is_ascii_digit());
+            if !valid {
+                return Err(source.at_value(
+                    name,
+                    format!("{:?} is not an environment variable name", name.get_ref()),
+                    "name the variable that holds the token, e.g. token_env = \"MAKE_API_TOKEN\"; never put the token itself in a scenario",
+                ));
+            }
+            name.get_ref().clone()
+        }
+        None => DEFAULT_TOKEN_ENV.to_owned(),
+    };
+    let make_connection_id = match &t.make_connection_id {
+        Some(id) => Some(positive(
+            id,
+            source,
+            "make_connection_id",
+            "make_connection_id = 456",
+        )?),
+        None => None,
+    };
+    let defaults = Timeouts::default();
+    let timeout = |value: &Option<Spanned<DurationValue>>, name: &str, fallback| match value {
+        Some(v) if v.get_ref().0.is_zero() => Err(source.at_value(
+            v,
+            format!("target.timeout.{name} is zero"),
+            "give every timeout a positive duration, e.g. \"30s\"",
+        )),
+        Some(v) => Ok(v.get_ref().0),
+        None => Ok(fallback),
+    };
+    let timeouts = Timeouts {
+        connect: timeout(&t.timeout.connect, "connect", defaults.connect)?,
+        first_step: timeout(&t.timeout.first_step, "first_step", defaults.first_step)?,
+        idle: timeout(&t.timeout.idle, "idle", defaults.idle)?,
+        total: timeout(&t.timeout.total, "total", defaults.total)?,
+    };
+    Ok(Target {
+        base_url,
+        team_id,
+        token_env,
+        auth: t.auth_scheme.unwrap_or_default(),
+        make_connection_id,
+        timeouts,
+    })
+}
+
+/// Checks a base URL and returns it without a trailing slash. The error is (message, help).
+pub fn normalize_base_url(text: &str) -> Result<String, (String, String)> {
+    let help = "write the API's base URL, e.g. \"https://eu1.make.com/api/v2\" or \"http://127.0.0.1:8080/api/v2\"";
+    let url = reqwest::Url::parse(text.trim())
+        .map_err(|err| (format!("{text:?} is not a URL ({err})"), help.to_owned()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err((
+            format!("{text:?} is not an http or https URL"),
+            help.to_owned(),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err((
+            "the base URL carries credentials".to_owned(),
+            "remove them from the URL; the token is read from the environment variable named by token_env".to_owned(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err((
+            format!("{text:?} has a query or fragment"),
+            "give the base URL only; teamId is added to every call".to_owned(),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn check_agents(
+    agents: &[Spanned<RawAgent>],
+    source: &Source<'_>,
+) -> Result<Vec<Fixture>, Diagnostic> {
+    let mut seen = HashSet::new();
+    let mut fixtures = Vec::with_capacity(agents.len());
+    for spanned in agents {
+        let agent = spanned.get_ref();
+        let name = agent.name.get_ref().trim();
+        if name.is_empty() || name == "*" || name.contains(':') {
+            return Err(source.at_value(
+                &agent.name,
+                format!("{name:?} cannot name an agent"),
+                "use a short name without `*` or `:`, e.g. name = \"fast\"",
+            ));
+        }
+        if !seen.insert(name.to_owned()) {
+            return Err(source.at_value(
+                &agent.name,
+                format!("two agents are named {name:?}"),
+                "give each [[agents]] entry its own name",
+            ));
+        }
+        let kind = match (&agent.id, &agent.model, &agent.system_prompt) {
+            (Some(id), None, None) if agent.body.is_none() => {
+                if id.get_ref().trim().is_empty() {
+                    return Err(source.at_value(
+                        id,
+                        "the agent id is empty",
+                        "give the id of an existing agent, or remove `id` to create one",
+                    ));
+                }
+                FixtureKind::Existing {
+                    id: id.get_ref().trim().to_owned(),
+                }
+            }
+            (Some(id), ..) => {
+                return Err(source.at_value(
+                    id,
+                    format!("agent {name:?} has an `id` and also keys for creating one"),
+                    "an existing agent takes only `name` and `id`; remove `id` to have the run create the agent instead",
+                ));
+            }
+            (None, Some(model), Some(prompt)) => {
+                if model.trim().is_empty() || prompt.trim().is_empty() {
+                    return Err(source.at_value(
+                        spanned,
+                        format!("agent {name:?} has an empty model or system_prompt"),
+                        "the API needs both to be non-empty",
+                    ));
+                }
+                let extra = match &agent.body {
+                    Some(body) => toml_table_to_json(body.get_ref()),
+                    None => Map::new(),
+                };
+                FixtureKind::Create {
+                    model: model.clone(),
+                    system_prompt: prompt.clone(),
+                    extra,
+                }
+            }
+            (None, ..) => {
+                return Err(source.at_value(
+                    spanned,
+                    format!("agent {name:?} needs `model` and `system_prompt` (to be created) or `id` (to reuse one)"),
+                    "e.g. model = \"gpt-4o-mini\" and system_prompt = \"Answer in one sentence.\"",
+                ));
+            }
+        };
+        fixtures.push(Fixture {
+            name: name.to_owned(),
+            kind,
+        });
+    }
+    Ok(fixtures)
+}
+
+fn check_load(raw: &RawScenario, source: &Source<'_>) -> Result<Load, Diagnostic> {
+    let load = raw.load.get_ref();
+    let vus = match &load.vus {
+        Some(vus) => {
+            let n = positive(vus, source, "load.vus", "vus = 8")?;
+            u32::try_from(n).map_err(|_| {
+                source.at_value(
+                    vus,
+                    "load.vus is too large",
+                    "use at most 4294967295 virtual users",
+                )
+            })?
+        }
+        None => 1,
+    };
+    let duration = match &load.duration {
+        Some(d) if d.get_ref().0.is_zero() => {
+            return Err(source.at_value(
+                d,
+                "load.duration is zero",
+                "give a positive duration, e.g. duration = \"30s\"",
+            ));
+        }
+        Some(d) => Some(d.get_ref().0),
+        None => None,
+    };
+    let iterations = match &load.iterations {
+        Some(n) => Some(positive(n, source, "load.iterations", "iterations = 100")?),
+        None => None,
+    };
+    if duration.is_none() && iterations.is_none() {
+        return Err(source.at_value(
+            &raw.load,
+            "[load] says neither how long to run nor how many iterations",
+            "add duration = \"30s\" or iterations = 100 (or both: the run stops at whichever comes first)",
+        ));
+    }
+    Ok(Load {
+        pacing: Pacing::Closed {
+            vus,
+            think_time: load.think_time.map(|t| t.0),
+        },
+        stop: Stop {
+            duration,
+            iterations,
+        },
+        grace: load
+            .grace
+            .map_or(std::time::Duration::from_secs(30), |g| g.0),
+    })
+}
+
+fn check_mix(
+    raw: &RawScenario,
+    fixtures: &[Fixture],
+    source: &Source<'_>,
+) -> Result<Vec<MixEntry>, Diagnostic> {
+    if raw.mix.is_empty() {
+        return Err(source.at(
+            0..0,
+            "the scenario has no [[mix]] entry",
+            Some("add at least one, e.g.\n        [[mix]]\n        op = \"run_stream\"".into()),
+        ));
+    }
+    raw.mix
+        .iter()
+        .map(|entry| check_mix_entry(entry, fixtures, source))
+        .collect()
+}
+
+fn check_mix_entry(
+    spanned: &Spanned<RawMix>,
+    fixtures: &[Fixture],
+    source: &Source<'_>,
+) -> Result<MixEntry, Diagnostic> {
+    let entry = spanned.get_ref();
+    let op = *entry.op.get_ref();
+    let weight = match &entry.weight {
+        Some(w) => {
+            let n = positive(w, source, "weight", "weight = 3")?;
+            u32::try_from(n).map_err(|_| {
+                source.at_value(w, "weight is too large", "use a weight below 4294967296")
+            })?
+        }
+        None => 1,
+    };
+    let agents = match &entry.agent {
+        Some(agent) if op == MixOp::List => {
+            return Err(source.at_value(
+                agent,
+                "`list` acts on no agent",
+                "remove `agent` from this entry",
+            ));
+        }
+        Some(agent) if agent.get_ref() == "*" => {
+            if fixtures.is_empty() {
+                return Err(source.at_value(
+                    agent,
+                    "agent = \"*\" but the scenario has no [[agents]]",
+                    "add an [[agents]] entry",
+                ));
+            }
+            AgentChoice::All
+        }
+        Some(agent) => match fixtures.iter().position(|f| f.name == *agent.get_ref()) {
+            Some(index) => AgentChoice::One(index as u16),
+            None => {
+                let names: Vec<String> = fixtures.iter().map(|f| f.name.clone()).collect();
+                let help = match closest(agent.get_ref(), &names) {
+                    Some(best) => format!(
+                        "did you mean \"{best}\"? Agents: {}, or \"*\" for all",
+                        names.join(", ")
+                    ),
+                    None if names.is_empty() => "add an [[agents]] entry with this name".to_owned(),
+                    None => format!(
+                        "name one of the [[agents]] ({}) or \"*\" for all",
+                        names.join(", ")
+                    ),
+                };
+                return Err(source.at_value(
+                    agent,
+                    format!("no agent is named {:?}", agent.get_ref()),
+                    help,
+                ));
+            }
+        },
+        None if fixtures.is_empty() && op.targets_fixture() => {
+            return Err(source.at_value(
+                &entry.op,
+                format!("`{}` needs an agent but the scenario has none", op.name()),
+                "add an [[agents]] entry (name, model, system_prompt), or name an existing one by id",
+            ));
+        }
+        None if fixtures.is_empty() || op == MixOp::List => AgentChoice::None,
+        None => AgentChoice::All,
+    };
+    let body = match (&entry.body, &entry.body_json) {
+        (Some(_), Some(json)) => {
+            return Err(source.at_value(
+                json,
+                "both `body` and `body_json` are set",
+                "keep one of them",
+            ));
+        }
+        (Some(table), None) => Some((
+            Value::Object(toml_table_to_json(table.get_ref())),
+            table.span(),
+        )),
+        (None, Some(json)) => {
+            let value: Value = serde_json::from_str(json.get_ref()).map_err(|err| {
+                source.at_value(
+                    json,
+                    format!("body_json is not valid JSON: {err}"),
+                    "write a JSON object, e.g. body_json = '{\"messages\": []}'",
+                )
+            })?;
+            Some((value, json.span()))
+        }
+        (None, None) => None,
+    };
+    let body = match body {
+        None => None,
+        Some((value, span)) => {
+            check_body(op, &value)
+                .map_err(|(message, help)| source.at(span, message, Some(help)))?;
+            Some(value)
+        }
+    };
+    Ok(MixEntry {
+        op,
+        weight,
+        agents,
+        body,
+    })
+}
+
+/// What each op does with a body: run ops need `messages`, reads send none.
+fn check_body(op: MixOp, body: &Value) -> Result<(), (String, String)> {
+    let Some(object) = body.as_object() else {
+        return Err((
+            "the body must be a JSON object".into(),
+            "write a table, e.g. body = { messages = [...] }".into(),
+        ));
+    };
+    match op {
+        MixOp::List | MixOp::Get | MixOp::Delete => Err((
+            format!("`{}` sends no body", op.name()),
+            "remove `body` from this entry".into(),
+        )),
+        MixOp::Run | MixOp::RunStream => match object.get("messages") {
+            Some(Value::Array(messages)) if !messages.is_empty() => Ok(()),
+            _ => Err((
+                "a run body needs a non-empty `messages` array".into(),
+                "e.g. body = { messages = [{ role = \"user\", content = \"What is 2+2?\" }] }"
+                    .into(),
+            )),
+        },
+        MixOp::Create | MixOp::Patch | MixOp::Lifecycle => Ok(()),
+    }
+}
+
+fn check_thresholds(
+    raw: &RawScenario,
+    fixtures: &[Fixture],
+    source: &Source<'_>,
+) -> Result<Vec<Threshold>, Diagnostic> {
+    raw.thresholds
+        .iter()
+        .map(|(key, condition)| {
+            let threshold =
+                Threshold::parse(key.get_ref(), condition.get_ref()).map_err(|err| {
+                    source.at_value(
+                        condition,
+                        format!("threshold `{}`: {err}", key.get_ref()),
+                        "see \"Thresholds\" in scenarios/README.md",
+                    )
+                })?;
+            if let Some(variant) = &threshold.variant
+                && !fixtures.iter().any(|f| f.name == *variant)
+            {
+                return Err(source.at_value(
+                    key,
+                    format!(
+                        "threshold names agent {variant:?}, which the scenario does not define"
+                    ),
+                    "prefix with the name of an [[agents]] entry, or drop the prefix",
+                ));
+            }
+            Ok(threshold)
+        })
+        .collect()
+}
+
+fn check_simulator(
+    raw: &RawScenario,
+    source: &Source<'_>,
+) -> Result<SimulatorSettings, Diagnostic> {
+    let Some(sim) = &raw.simulator else {
+        return Ok(SimulatorSettings::default());
+    };
+    let base = RawProfile {
+        ttfs: sim.ttfs,
+        step_gap: sim.step_gap,
+        steps: sim.steps,
+        run_time: sim.run_time,
+    };
+    let default_profile = overlay(&Profile::default(), &base);
+    let mut models = HashMap::new();
+    for (model, profile) in &sim.models {
+        models.insert(model.clone(), overlay(&default_profile, profile));
+    }
+    for profile in std::iter::once(&default_profile).chain(models.values()) {
+        if profile.steps.lo < 3 {
+            let span = raw.load.span();
+            return Err(source.at(
+                span.start..span.start,
+                "[simulator] steps must be at least 3 (system, user and assistant steps)",
+                Some("e.g. steps = \"3..6\"".into()),
+            ));
+        }
+    }
+    Ok(SimulatorSettings {
+        seed: sim.seed.unwrap_or(0),
+        default_profile,
+        models,
+    })
+}
+
+fn overlay(base: &Profile, over: &RawProfile) -> Profile {
+    Profile {
+        ttfs: over.ttfs.map_or(base.ttfs, |v| v.0),
+        step_gap: over.step_gap.map_or(base.step_gap, |v| v.0),
+        steps: over.steps.map_or(base.steps, |v| v.0),
+        run_time: over.run_time.map_or(base.run_time, |v| v.0),
+    }
+}
+
+/// A TOML table as JSON, unchanged but for dates and times, which become RFC 3339 strings.
+pub fn toml_table_to_json(table: &toml::Table) -> Map<String, Value> {
+    table
+        .iter()
+        .map(|(k, v)| (k.clone(), toml_to_json(v)))
+        .collect()
+}
+
+fn toml_to_json(value: &toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => Value::Object(toml_table_to_json(table)),
+    }
+}

@@ -1,0 +1,169 @@
+//! The scenario file exactly as written: serde structs that reject unknown keys and keep the
+//! position of every value that later checks may need to point at.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::units::{CountSpread, DurationSpread, DurationValue};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<Spanned<String>>,
+    pub description: Option<String>,
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub target: RawTarget,
+    #[serde(default)]
+    pub agents: Vec<Spanned<RawAgent>>,
+    pub load: Spanned<RawLoad>,
+    pub mix: Vec<Spanned<RawMix>>,
+    #[serde(default)]
+    pub thresholds: BTreeMap<Spanned<String>, Spanned<String>>,
+    pub simulator: Option<RawSimulator>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub base_url: Option<Spanned<String>>,
+    pub team_id: Option<Spanned<i64>>,
+    pub token_env: Option<Spanned<String>>,
+    pub auth_scheme: Option<AuthScheme>,
+    pub make_connection_id: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub timeout: RawTimeouts,
+}
+
+/// How the token is sent: `Authorization: Token ...` (API tokens) or `Bearer ...` (OAuth).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthScheme {
+    #[default]
+    Token,
+    Bearer,
+}
+
+impl AuthScheme {
+    pub fn header_prefix(self) -> &'static str {
+        match self {
+            AuthScheme::Token => "Token",
+            AuthScheme::Bearer => "Bearer",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub connect: Option<Spanned<DurationValue>>,
+    pub first_step: Option<Spanned<DurationValue>>,
+    pub idle: Option<Spanned<DurationValue>>,
+    pub total: Option<Spanned<DurationValue>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAgent {
+    pub name: Spanned<String>,
+    pub model: Option<String>,
+    pub system_prompt: Option<String>,
+    pub id: Option<Spanned<String>>,
+    pub body: Option<Spanned<toml::Table>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    pub model: Option<LoadModel>,
+    pub vus: Option<Spanned<i64>>,
+    pub duration: Option<Spanned<DurationValue>>,
+    pub iterations: Option<Spanned<i64>>,
+    pub think_time: Option<DurationSpread>,
+    pub grace: Option<DurationValue>,
+}
+
+/// The load models a scenario may name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadModel {
+    /// A fixed number of virtual users, each looping: pick an op, run it, think, repeat.
+    #[default]
+    Closed,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMix {
+    pub op: Spanned<MixOp>,
+    pub weight: Option<Spanned<i64>>,
+    pub agent: Option<Spanned<String>>,
+    pub body: Option<Spanned<toml::Table>>,
+    pub body_json: Option<Spanned<String>>,
+}
+
+/// What one iteration of a mix entry does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MixOp {
+    List,
+    Get,
+    Create,
+    Patch,
+    Delete,
+    /// create -> get -> patch -> delete on one new agent, each step timed under its own op.
+    Lifecycle,
+    Run,
+    RunStream,
+}
+
+impl MixOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            MixOp::List => "list",
+            MixOp::Get => "get",
+            MixOp::Create => "create",
+            MixOp::Patch => "patch",
+            MixOp::Delete => "delete",
+            MixOp::Lifecycle => "lifecycle",
+            MixOp::Run => "run",
+            MixOp::RunStream => "run_stream",
+        }
+    }
+
+    /// Whether the op acts on an agent the scenario names (a fixture), rather than on none
+    /// (`list`) or on agents it creates itself.
+    pub fn targets_fixture(self) -> bool {
+        matches!(
+            self,
+            MixOp::Get | MixOp::Patch | MixOp::Run | MixOp::RunStream
+        )
+    }
+
+    pub fn is_run(self) -> bool {
+        matches!(self, MixOp::Run | MixOp::RunStream)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSimulator {
+    pub seed: Option<u64>,
+    pub ttfs: Option<DurationSpread>,
+    pub step_gap: Option<DurationSpread>,
+    pub steps: Option<CountSpread>,
+    pub run_time: Option<DurationSpread>,
+    #[serde(default)]
+    pub models: BTreeMap<String, RawProfile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    pub ttfs: Option<DurationSpread>,
+    pub step_gap: Option<DurationSpread>,
+    pub steps: Option<CountSpread>,
+    pub run_time: Option<DurationSpread>,
+}

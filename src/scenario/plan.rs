@@ -1,0 +1,267 @@
+//! The checked plan: what a run will do, in domain types only. Everything past the scenario
+//! layer reads this, never the file or the flags.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+pub use super::file::{AuthScheme, MixOp};
+use super::units::Spread;
+use crate::metrics::sample::VariantId;
+use crate::metrics::threshold::Threshold;
+use crate::sim::Profile;
+
+/// The default environment variable holding the API token.
+pub const DEFAULT_TOKEN_ENV: &str = "MAKE_API_TOKEN";
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub name: String,
+    pub description: Option<String>,
+    /// Where the plan came from (the scenario path as given).
+    pub origin: String,
+    pub seed: u64,
+    pub target: Target,
+    pub fixtures: Vec<Fixture>,
+    pub load: Load,
+    pub mix: Vec<MixEntry>,
+    pub thresholds: Vec<Threshold>,
+    pub simulator: SimulatorSettings,
+}
+
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `None`: the embedded simulator, started in-process on a loopback port.
+    pub base_url: Option<String>,
+    /// Required for a real target; the simulator accepts any and defaults to 1.
+    pub team_id: Option<u64>,
+    pub token_env: String,
+    pub auth: AuthScheme,
+    /// The Make connection new agents use; required to create agents on a real target.
+    pub make_connection_id: Option<u64>,
+    pub timeouts: Timeouts,
+}
+
+/// Limits per phase of a request; each expiry is its own error class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub first_step: Duration,
+    pub idle: Duration,
+    pub total: Duration,
+}
+
+impl Target {
+    /// The team id every call carries.
+    pub fn team_id(&self) -> u64 {
+        self.team_id.unwrap_or(1)
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            first_step: Duration::from_secs(30),
+            idle: Duration::from_secs(30),
+            total: Duration::from_secs(120),
+        }
+    }
+}
+
+/// An agent the run uses: created in setup and deleted in teardown, or an existing one by id.
+#[derive(Clone, Debug)]
+pub struct Fixture {
+    pub name: String,
+    pub kind: FixtureKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum FixtureKind {
+    Create {
+        model: String,
+        system_prompt: String,
+        /// Extra fields merged into the create body unchanged.
+        extra: Map<String, Value>,
+    },
+    Existing {
+        id: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Load {
+    pub pacing: Pacing,
+    pub stop: Stop,
+    /// How long in-flight requests may finish after the end before they are cancelled.
+    pub grace: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub enum Pacing {
+    /// `vus` virtual users, each looping over the mix, pausing `think_time` between iterations.
+    Closed {
+        vus: u32,
+        think_time: Option<Spread<Duration>>,
+    },
+}
+
+/// When the load phase ends: whichever of the two comes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stop {
+    pub duration: Option<Duration>,
+    /// Iterations across all virtual users together.
+    pub iterations: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MixEntry {
+    pub op: MixOp,
+    pub weight: u32,
+    pub agents: AgentChoice,
+    /// The JSON body sent (run ops, patch) or merged into the create body (create, lifecycle).
+    pub body: Option<Value>,
+}
+
+/// Which fixture agent an iteration uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentChoice {
+    /// The op uses no fixture (`list`, or `create` without a template).
+    None,
+    /// Rotate over every fixture; each is reported as its own variant.
+    All,
+    One(VariantId),
+}
+
+/// How the embedded simulator behaves when the plan has no base URL.
+#[derive(Clone, Debug, Default)]
+pub struct SimulatorSettings {
+    pub seed: u64,
+    pub default_profile: Profile,
+    pub models: HashMap<String, Profile>,
+}
+
+impl Plan {
+    pub fn variant_names(&self) -> Vec<String> {
+        self.fixtures.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// Whether the plan creates agents (and so needs a Make connection id on a real target).
+    pub fn creates_agents(&self) -> bool {
+        self.fixtures
+            .iter()
+            .any(|f| matches!(f.kind, FixtureKind::Create { .. }))
+            || self
+                .mix
+                .iter()
+                .any(|m| matches!(m.op, MixOp::Create | MixOp::Delete | MixOp::Lifecycle))
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "scenario  {} ({})", self.name, self.origin)?;
+        if let Some(description) = &self.description {
+            writeln!(f, "          {description}")?;
+        }
+        let t = &self.target;
+        match &t.base_url {
+            Some(url) => writeln!(
+                f,
+                "target    {url} (team {}, token from ${})",
+                t.team_id(),
+                t.token_env
+            )?,
+            None => writeln!(
+                f,
+                "target    embedded simulator on a loopback port (team {})",
+                t.team_id()
+            )?,
+        }
+        writeln!(
+            f,
+            "timeouts  connect {}, first step {}, idle {}, total {}",
+            human(t.timeouts.connect),
+            human(t.timeouts.first_step),
+            human(t.timeouts.idle),
+            human(t.timeouts.total)
+        )?;
+        match &self.load.pacing {
+            Pacing::Closed { vus, think_time } => {
+                write!(
+                    f,
+                    "load      closed model, {vus} virtual user{}",
+                    plural(*vus as u64)
+                )?;
+                if let Some(think) = think_time {
+                    write!(f, ", think time {think}")?;
+                }
+                writeln!(f)?;
+            }
+        }
+        let stop = match (self.load.stop.duration, self.load.stop.iterations) {
+            (Some(d), Some(n)) => format!(
+                "after {} or {n} iterations, whichever comes first",
+                human(d)
+            ),
+            (Some(d), None) => format!("after {}", human(d)),
+            (None, Some(n)) => format!("after {n} iterations"),
+            (None, None) => "never".to_owned(),
+        };
+        writeln!(
+            f,
+            "stop      {stop}; in-flight requests get {} grace",
+            human(self.load.grace)
+        )?;
+        writeln!(
+            f,
+            "agents    {}",
+            if self.fixtures.is_empty() { "none" } else { "" }
+        )?;
+        for fixture in &self.fixtures {
+            match &fixture.kind {
+                FixtureKind::Create { model, .. } => {
+                    writeln!(f, "  {:<16} created in setup, model {model}", fixture.name)?
+                }
+                FixtureKind::Existing { id } => writeln!(
+                    f,
+                    "  {:<16} existing agent {id} (not deleted)",
+                    fixture.name
+                )?,
+            }
+        }
+        let total: u32 = self.mix.iter().map(|m| m.weight).sum();
+        writeln!(f, "mix")?;
+        for entry in &self.mix {
+            let agent = match entry.agents {
+                AgentChoice::None => String::new(),
+                AgentChoice::All => "  agent *".to_owned(),
+                AgentChoice::One(v) => format!("  agent {}", self.fixtures[usize::from(v)].name),
+            };
+            writeln!(
+                f,
+                "  {:<11} weight {:>3} ({:>5.1}%){agent}",
+                entry.op.name(),
+                entry.weight,
+                100.0 * f64::from(entry.weight) / f64::from(total.max(1))
+            )?;
+        }
+        if !self.thresholds.is_empty() {
+            writeln!(f, "thresholds")?;
+            for threshold in &self.thresholds {
+                writeln!(f, "  {threshold}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn human(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

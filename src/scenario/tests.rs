@@ -1,0 +1,269 @@
+//! Scenario parsing and checking: the happy path and each kind of bad input, asserting the
+//! position, key and help of every error.
+
+use std::time::Duration;
+
+use super::*;
+
+const MINIMAL: &str = r#"
+[[agents]]
+name = "fast"
+model = "gpt-4o-mini"
+system_prompt = "Answer in one sentence."
+
+[load]
+vus = 2
+duration = "10s"
+
+[[mix]]
+op = "run_stream"
+"#;
+
+fn parse_text(text: &str) -> Result<Plan, Diagnostic> {
+    parse("s.toml", text.as_bytes(), "s")
+}
+
+fn error(text: &str) -> Diagnostic {
+    parse_text(text).expect_err("the scenario should be rejected")
+}
+
+#[test]
+fn a_minimal_scenario_gets_defaults() {
+    let plan = parse_text(MINIMAL).unwrap();
+    assert_eq!(plan.name, "s");
+    assert_eq!(plan.target.base_url, None);
+    assert_eq!(plan.target.team_id(), 1);
+    assert_eq!(plan.target.token_env, "MAKE_API_TOKEN");
+    assert_eq!(plan.target.timeouts, Timeouts::default());
+    assert_eq!(
+        plan.load.stop,
+        Stop {
+            duration: Some(Duration::from_secs(10)),
+            iterations: None
+        }
+    );
+    assert_eq!(plan.load.grace, Duration::from_secs(30));
+    let Pacing::Closed { vus, think_time } = &plan.load.pacing;
+    assert_eq!((*vus, *think_time), (2, None));
+    assert_eq!(plan.mix.len(), 1);
+    assert_eq!(plan.mix[0].agents, AgentChoice::All);
+    assert_eq!(plan.mix[0].weight, 1);
+}
+
+#[test]
+fn the_smoke_scenario_is_valid_and_exercises_every_op() {
+    let plan = load(std::path::Path::new("scenarios/smoke.toml")).unwrap();
+    assert!(plan.fixtures.len() >= 2);
+    assert_eq!(plan.target.base_url, None);
+    let ops: Vec<&str> = plan.mix.iter().map(|m| m.op.name()).collect();
+    for op in [
+        "list",
+        "get",
+        "create",
+        "patch",
+        "delete",
+        "lifecycle",
+        "run",
+        "run_stream",
+    ] {
+        assert!(ops.contains(&op), "smoke.toml lacks {op}");
+    }
+}
+
+#[test]
+fn bodies_pass_through_as_json() {
+    let text = MINIMAL.replace(
+        "op = \"run_stream\"",
+        "op = \"run_stream\"\nbody = { messages = [{ role = \"user\", content = \"hi\" }], config = {}, futureField = 1.5, when = 2026-01-01T00:00:00Z }",
+    );
+    let plan = parse_text(&text).unwrap();
+    assert_eq!(
+        plan.mix[0].body.as_ref().unwrap(),
+        &serde_json::json!({ "messages": [{ "role": "user", "content": "hi" }], "config": {}, "futureField": 1.5, "when": "2026-01-01T00:00:00Z" })
+    );
+    let raw = MINIMAL.replace("op = \"run_stream\"", "op = \"run\"\nbody_json = '{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"config\": null}'");
+    let plan = parse_text(&raw).unwrap();
+    assert_eq!(
+        plan.mix[0].body.as_ref().unwrap()["config"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_with_a_suggestion() {
+    let e = error(&MINIMAL.replace("duration = \"10s\"", "duraton = \"10s\""));
+    assert_eq!(e.position, Some((9, 1)));
+    assert_eq!(e.key.as_deref(), Some("load.duraton"));
+    assert!(
+        e.message.contains("unknown field `duraton`"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `duration`?"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("s.toml:9:1: unknown field `duraton`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn syntax_errors_point_at_the_spot() {
+    let e = error("[load]\nvus = = 2\n");
+    assert_eq!(e.position.map(|p| p.0), Some(2));
+}
+
+#[test]
+fn wrong_types_say_what_to_write() {
+    let e = error(&MINIMAL.replace("vus = 2", "vus = \"two\""));
+    assert_eq!(e.position, Some((8, 7)));
+    assert_eq!(e.key.as_deref(), Some("load.vus"));
+    assert_eq!(
+        e.help.as_deref(),
+        Some("use a whole number, without quotes")
+    );
+}
+
+#[test]
+fn missing_required_keys_are_named() {
+    let e = error("[[mix]]\nop = \"list\"\n");
+    assert!(e.message.contains("missing field `load`"), "{e}");
+    assert!(e.position.is_some());
+    let e = error("[load]\nvus = 1\n[[mix]]\nop = \"list\"\n");
+    assert!(e.message.contains("neither how long"), "{e}");
+    assert_eq!(e.key.as_deref(), Some("load"));
+}
+
+#[test]
+fn bad_values_are_located() {
+    let e = error(&MINIMAL.replace("duration = \"10s\"", "duration = \"10\""));
+    assert_eq!(e.position, Some((9, 12)));
+    assert_eq!(e.key.as_deref(), Some("load.duration"));
+    assert!(e.message.contains("\"500ms\""), "{e}");
+
+    let e = error(&MINIMAL.replace("vus = 2", "vus = 0"));
+    assert!(e.message.contains("load.vus must be"), "{e}");
+    assert_eq!(e.position, Some((8, 7)));
+
+    let e = error(&MINIMAL.replace("op = \"run_stream\"", "op = \"runstream\""));
+    assert_eq!(e.key.as_deref(), Some("mix[0].op"));
+    assert!(e.help.as_deref().unwrap().contains("\"run_stream\""), "{e}");
+}
+
+#[test]
+fn cross_references_are_checked() {
+    let e = error(&MINIMAL.replace(
+        "op = \"run_stream\"",
+        "op = \"run_stream\"\nagent = \"fsat\"",
+    ));
+    assert_eq!(e.key.as_deref(), Some("mix[0].agent"));
+    assert!(
+        e.help.as_deref().unwrap().contains("did you mean \"fast\""),
+        "{e}"
+    );
+
+    let no_agents = "[load]\nvus = 1\niterations = 3\n[[mix]]\nop = \"get\"\n";
+    assert!(error(no_agents).message.contains("needs an agent"));
+
+    let e = error(&MINIMAL.replace(
+        "op = \"run_stream\"",
+        "op = \"run\"\nbody = { config = {} }",
+    ));
+    assert!(e.message.contains("`messages`"), "{e}");
+
+    let e = error(&MINIMAL.replace("op = \"run_stream\"", "op = \"list\"\nagent = \"fast\""));
+    assert!(e.message.contains("`list` acts on no agent"), "{e}");
+
+    let e = error(&format!(
+        "{MINIMAL}\n[[agents]]\nname = \"fast\"\nid = \"x\"\n"
+    ));
+    assert!(e.message.contains("two agents are named"), "{e}");
+
+    let e = error(&format!(
+        "{MINIMAL}\n[thresholds]\n\"run_stream.ttfs.p95\" = \"1500ms\"\n"
+    ));
+    assert!(e.message.contains("comparison"), "{e}");
+    assert_eq!(e.key.as_deref(), Some("thresholds.run_stream.ttfs.p95"));
+}
+
+#[test]
+fn empty_and_binary_files_are_refused() {
+    let e = parse("e.toml", b"  \n", "e").unwrap_err();
+    assert!(e.message.contains("empty"), "{e}");
+    assert_eq!(e.position, Some((1, 1)));
+    let e = parse("b.toml", b"name = 1\n\x00\x01\x02", "b").unwrap_err();
+    assert!(e.message.contains("not a text file"), "{e}");
+    assert_eq!(e.position, Some((2, 1)));
+    let e = parse("b.toml", b"a\xff\xfe", "b").unwrap_err();
+    assert!(e.message.contains("invalid UTF-8 at byte 1"), "{e}");
+    let e = load(std::path::Path::new("no/such/file.toml")).unwrap_err();
+    assert!(e.message.contains("cannot read"), "{e}");
+    assert!(e.help.as_deref().unwrap().contains("check the path"));
+}
+
+#[test]
+fn overrides_replace_the_file_and_real_targets_need_ids() {
+    let mut plan = parse_text(MINIMAL).unwrap();
+    let overrides = Overrides {
+        vus: Some(5),
+        iterations: Some(40),
+        target: Some("http://127.0.0.1:9/api/v2/".into()),
+        team_id: Some(12),
+        make_connection_id: Some(3),
+        ..Overrides::default()
+    };
+    plan.apply(&overrides).unwrap();
+    let Pacing::Closed { vus, .. } = plan.load.pacing;
+    assert_eq!(vus, 5);
+    assert_eq!(
+        plan.load.stop,
+        Stop {
+            duration: None,
+            iterations: Some(40)
+        }
+    );
+    assert_eq!(
+        plan.target.base_url.as_deref(),
+        Some("http://127.0.0.1:9/api/v2")
+    );
+
+    let mut plan = parse_text(MINIMAL).unwrap();
+    let e = plan
+        .apply(&Overrides {
+            target: Some("http://127.0.0.1:9".into()),
+            ..Overrides::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("target.team_id"));
+
+    let mut plan = parse_text(MINIMAL).unwrap();
+    let e = plan
+        .apply(&Overrides {
+            target: Some("http://127.0.0.1:9".into()),
+            team_id: Some(1),
+            ..Overrides::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("target.make_connection_id"));
+
+    let mut plan = parse_text(MINIMAL).unwrap();
+    let e = plan
+        .apply(&Overrides {
+            target: Some("ftp://x".into()),
+            ..Overrides::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.origin, "--target");
+    let e = parse_text(&format!(
+        "[target]\nbase_url = \"https://user:pw@eu1.make.com/api/v2\"\n{MINIMAL}"
+    ))
+    .unwrap_err();
+    assert!(e.message.contains("credentials"), "{e}");
+    assert!(!e.to_string().contains("pw@"), "{e}");
+}

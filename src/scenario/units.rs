@@ -1,0 +1,250 @@
+//! Durations and spreads as users write them (`500ms`, `2m`, `100ms..300ms`, `3..6`), parsed once
+//! at the edge so nothing past the scenario layer handles strings.
+
+use std::fmt;
+use std::time::Duration;
+
+use rand::{Rng, RngExt};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+/// Parses a duration with a unit: `500ms`, `30s`, `2m`, `1h 30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(
+            "empty duration; write a number with a unit, e.g. \"500ms\", \"30s\" or \"2m\"".into(),
+        );
+    }
+    humantime::parse_duration(text).map_err(|err| {
+        format!("invalid duration {text:?} ({err}); write a number with a unit, e.g. \"500ms\", \"30s\" or \"2m\"")
+    })
+}
+
+/// A value drawn uniformly from `lo..=hi` each time it is used; `lo == hi` is a fixed value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spread<T> {
+    pub lo: T,
+    pub hi: T,
+}
+
+impl<T: Copy> Spread<T> {
+    /// A spread that always yields `value`.
+    pub fn fixed(value: T) -> Self {
+        Spread {
+            lo: value,
+            hi: value,
+        }
+    }
+}
+
+impl Spread<Duration> {
+    /// Parses `"200ms"` (fixed) or `"100ms..300ms"` (uniform between the two, inclusive).
+    pub fn parse_duration(text: &str) -> Result<Self, String> {
+        parse_spread(text, parse_duration)
+    }
+
+    /// Draws one value; a fixed spread never touches the generator.
+    pub fn sample(&self, rng: &mut impl Rng) -> Duration {
+        if self.lo == self.hi {
+            return self.lo;
+        }
+        let lo = self.lo.as_micros() as u64;
+        let hi = self.hi.as_micros() as u64;
+        Duration::from_micros(rng.random_range(lo..=hi))
+    }
+}
+
+impl Spread<u32> {
+    /// Parses `"5"` (fixed) or `"3..6"` (uniform between the two, inclusive).
+    pub fn parse_count(text: &str) -> Result<Self, String> {
+        parse_spread(text, |part| {
+            part.trim().parse::<u32>().map_err(|_| {
+                format!("invalid count {part:?}; write a whole number such as \"5\" or a range such as \"3..6\"")
+            })
+        })
+    }
+
+    /// Draws one value; a fixed spread never touches the generator.
+    pub fn sample(&self, rng: &mut impl Rng) -> u32 {
+        if self.lo == self.hi {
+            return self.lo;
+        }
+        rng.random_range(self.lo..=self.hi)
+    }
+}
+
+fn parse_spread<T: PartialOrd + Copy>(
+    text: &str,
+    parse_one: impl Fn(&str) -> Result<T, String>,
+) -> Result<Spread<T>, String> {
+    match text.split_once("..") {
+        None => parse_one(text).map(Spread::fixed),
+        Some((lo, hi)) => {
+            let hi = hi.strip_prefix('=').unwrap_or(hi);
+            let (lo, hi) = (parse_one(lo)?, parse_one(hi)?);
+            if lo > hi {
+                return Err(format!(
+                    "range {text:?} runs backwards; put the smaller value first, e.g. \"100ms..300ms\""
+                ));
+            }
+            Ok(Spread { lo, hi })
+        }
+    }
+}
+
+impl fmt::Display for Spread<Duration> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.lo == self.hi {
+            write!(f, "{}", humantime::format_duration(self.lo))
+        } else {
+            write!(
+                f,
+                "{}..{}",
+                humantime::format_duration(self.lo),
+                humantime::format_duration(self.hi)
+            )
+        }
+    }
+}
+
+impl fmt::Display for Spread<u32> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.lo == self.hi {
+            write!(f, "{}", self.lo)
+        } else {
+            write!(f, "{}..{}", self.lo, self.hi)
+        }
+    }
+}
+
+/// A duration in a scenario file, e.g. `"30s"`. Parse errors carry the value's position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationValue(pub Duration);
+
+/// A duration spread in a scenario file, e.g. `"100ms..300ms"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationSpread(pub Spread<Duration>);
+
+/// A count spread in a scenario file: `5`, `"5"` or `"3..6"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountSpread(pub Spread<u32>);
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text =
+            deserializer.deserialize_any(TextVisitor("a duration string such as \"30s\""))?;
+        parse_duration(&text)
+            .map(DurationValue)
+            .map_err(de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationSpread {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = deserializer.deserialize_any(TextVisitor(
+            "a duration such as \"200ms\" or a range such as \"100ms..300ms\"",
+        ))?;
+        Spread::parse_duration(&text)
+            .map(DurationSpread)
+            .map_err(de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for CountSpread {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = deserializer
+            .deserialize_any(TextVisitor("a count such as 5 or a range such as \"3..6\""))?;
+        Spread::parse_count(&text)
+            .map(CountSpread)
+            .map_err(de::Error::custom)
+    }
+}
+
+/// Accepts a string (or a non-negative integer, for counts) and hands back its text; any other
+/// type is reported with what was expected.
+struct TextVisitor(&'static str);
+
+impl Visitor<'_> for TextVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<String, E> {
+        Ok(value.to_owned())
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<String, E> {
+        Ok(value.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<String, E> {
+        if value < 0 {
+            return Err(E::custom(format!(
+                "{value} is negative; expected {}",
+                self.0
+            )));
+        }
+        Ok(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration(" 30s ").unwrap(), Duration::from_secs(30));
+        assert!(parse_duration("30").unwrap_err().contains("\"500ms\""));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn spreads_parse_fixed_and_ranges() {
+        let fixed = Spread::parse_duration("200ms").unwrap();
+        assert_eq!(fixed, Spread::fixed(Duration::from_millis(200)));
+        let range = Spread::parse_duration("100ms..300ms").unwrap();
+        assert_eq!(range.lo, Duration::from_millis(100));
+        assert_eq!(range.hi, Duration::from_millis(300));
+        assert_eq!(
+            Spread::parse_count("3..=6").unwrap(),
+            Spread { lo: 3, hi: 6 }
+        );
+        assert!(
+            Spread::parse_count("6..3")
+                .unwrap_err()
+                .contains("backwards")
+        );
+        assert!(Spread::parse_count("x").is_err());
+        assert_eq!(range.to_string(), "100ms..300ms");
+    }
+
+    #[test]
+    fn samples_stay_inside_the_spread() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let range = Spread { lo: 3u32, hi: 6 };
+        let mut seen = [false; 7];
+        for _ in 0..200 {
+            let v = range.sample(&mut rng);
+            assert!((3..=6).contains(&v));
+            seen[v as usize] = true;
+        }
+        assert!(seen[3] && seen[6], "both ends are reachable");
+        let d = Spread {
+            lo: Duration::from_millis(10),
+            hi: Duration::from_millis(20),
+        };
+        for _ in 0..100 {
+            let v = d.sample(&mut rng);
+            assert!(v >= d.lo && v <= d.hi);
+        }
+    }
+}

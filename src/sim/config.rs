@@ -1,0 +1,108 @@
+//! What the simulator can be told: the token it accepts, the seed for its randomness, and a
+//! latency profile per model name (time to first step, steps per run, gap between steps,
+//! blocking-run time).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::scenario::units::Spread;
+
+/// How one model behaves: every value is drawn afresh for each run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// Time from the request to the first `step` event of a stream.
+    pub ttfs: Spread<Duration>,
+    /// Gap between two consecutive `step` events.
+    pub step_gap: Spread<Duration>,
+    /// Steps per streamed run; fewer than 3 are raised to 3 (system, user, assistant).
+    pub steps: Spread<u32>,
+    /// Time a blocking `/run` takes before it answers; reported as `executionTimeMs`.
+    pub run_time: Spread<Duration>,
+}
+
+impl Default for Profile {
+    /// ttfs 150ms..350ms, step gap 50ms..150ms, 3..6 steps, run time 300ms..800ms.
+    fn default() -> Self {
+        let ms = Duration::from_millis;
+        Profile {
+            ttfs: Spread {
+                lo: ms(150),
+                hi: ms(350),
+            },
+            step_gap: Spread {
+                lo: ms(50),
+                hi: ms(150),
+            },
+            steps: Spread { lo: 3, hi: 6 },
+            run_time: Spread {
+                lo: ms(300),
+                hi: ms(800),
+            },
+        }
+    }
+}
+
+/// The simulator's configuration. `Debug` never shows the token.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// The API token every request must carry (`Authorization: Token <token>` or `Bearer <token>`).
+    pub token: String,
+    /// Seed of all randomness: latency samples and ids. The same seed and the same sequence of
+    /// requests give the same ids and timings.
+    pub seed: u64,
+    /// The profile of any model not named in `models`.
+    pub default_profile: Profile,
+    /// Profiles by model name (an agent's `defaultModel`).
+    pub models: HashMap<String, Profile>,
+}
+
+impl SimConfig {
+    /// Accepts `token`; seed 0, the default profile for every model.
+    pub fn new(token: impl Into<String>) -> Self {
+        SimConfig {
+            token: token.into(),
+            seed: 0,
+            default_profile: Profile::default(),
+            models: HashMap::new(),
+        }
+    }
+
+    /// The profile of `model`, or the default profile if the model has none of its own.
+    pub fn profile_for(&self, model: &str) -> &Profile {
+        self.models.get(model).unwrap_or(&self.default_profile)
+    }
+}
+
+impl fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("token", &"<redacted>")
+            .field("seed", &self.seed)
+            .field("default_profile", &self.default_profile)
+            .field("models", &self.models)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_without_a_profile_get_the_default() {
+        let fast = Profile {
+            ttfs: Spread::fixed(Duration::from_millis(1)),
+            ..Profile::default()
+        };
+        let mut config = SimConfig::new("secret");
+        config.models.insert("fast-model".into(), fast);
+        assert_eq!(config.profile_for("fast-model"), &fast);
+        assert_eq!(config.profile_for("other"), &Profile::default());
+        assert_eq!(config.seed, 0);
+        assert!(
+            !format!("{config:?}").contains("secret"),
+            "Debug must not show the token"
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! What a run produces: its steps (system echo, user echo, tool calls, assistant answer) and
+//! their timing, drawn from the model's profile; and the `text/event-stream` body that sends
+//! them, framed exactly as the documented example (`event:step`, `id:`, `data:` without a space
+//! after the colon, LF line ends, a blank line after each event).
+
+use std::convert::Infallible;
+use std::time::{Duration, SystemTime};
+
+use axum::body::{Body, Bytes};
+use rand::RngExt;
+use rand::rngs::SmallRng;
+use serde::Serialize;
+
+use super::config::Profile;
+use super::new_uuid;
+
+/// Fewest steps a run has: the system echo, the user echo and the answer.
+const MIN_STEPS: u32 = 3;
+
+/// One step, as carried in an event's `data` and in a blocking run's `executionSteps`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub role: &'static str,
+    pub content: String,
+    pub id: String,
+    pub agent_iteration_id: String,
+}
+
+/// One run, fully drawn up front: the steps and when to send them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPlan {
+    pub iteration_id: String,
+    pub steps: Vec<Step>,
+    /// The SSE `id` of each step's event.
+    pub event_ids: Vec<String>,
+    /// Wait before each step: `ttfs` before the first, a `step_gap` before each later one.
+    pub delays: Vec<Duration>,
+    /// How long a blocking run takes.
+    pub run_time: Duration,
+    /// The assistant's answer (the last step's content).
+    pub answer: String,
+}
+
+/// What a run is about: the agent's prompt and the conversation so far.
+pub struct RunInput<'a> {
+    pub system_prompt: &'a str,
+    /// The content of the last user message (the last message, if none is from the user).
+    pub last_user: &'a str,
+    /// Turn number within the thread, 1 for a new thread.
+    pub turn: u32,
+}
+
+/// Draws a run from `profile`. Everything random comes from `rng`, so the same generator state
+/// gives the same ids and timings; only the "Current time" in the system step varies.
+pub fn plan_run(rng: &mut SmallRng, profile: &Profile, input: &RunInput<'_>) -> RunPlan {
+    let iteration_id = new_uuid(rng).to_string();
+    let count = profile.steps.sample(rng).max(MIN_STEPS);
+    let mut delays = vec![profile.ttfs.sample(rng)];
+    delays.extend((1..count).map(|_| profile.step_gap.sample(rng)));
+    let run_time = profile.run_time.sample(rng);
+
+    let answer = format!(
+        "Simulated answer (turn {}) to: {}",
+        input.turn,
+        excerpt(input.last_user, 80)
+    );
+    let now = humantime::format_rfc3339_millis(SystemTime::now());
+    let tools = count - MIN_STEPS;
+    let mut contents = vec![
+        (
+            "system",
+            format!("{}\nCurrent time (ISO): {now}", input.system_prompt),
+        ),
+        ("user", input.last_user.to_owned()),
+    ];
+    for call in 1..=tools {
+        let hits = rng.random_range(0..10u32);
+        contents.push((
+            "tool",
+            format!(r#"{{"tool":"search","call":{call},"results":{hits}}}"#),
+        ));
+    }
+    contents.push(("assistant", answer.clone()));
+
+    let mut event_ids = Vec::with_capacity(contents.len());
+    let steps = contents
+        .into_iter()
+        .map(|(role, content)| {
+            event_ids.push(new_uuid(rng).to_string());
+            Step {
+                role,
+                content,
+                id: new_uuid(rng).to_string(),
+                agent_iteration_id: iteration_id.clone(),
+            }
+        })
+        .collect();
+    RunPlan {
+        iteration_id,
+        steps,
+        event_ids,
+        delays,
+        run_time,
+        answer,
+    }
+}
+
+/// At most `max` characters of `text`, with "..." if cut.
+fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// One `step` event, blank line included. `serde_json` escapes newlines in the content, so
+/// `data` stays on one line.
+pub fn event(event_id: &str, step: &Step) -> String {
+    let data = serde_json::to_string(step).expect("a step always serializes");
+    format!("event:step\nid:{event_id}\ndata:{data}\n\n")
+}
+
+/// The stream body: each event after its delay, then the end of the body as soon as the last
+/// event is out.
+pub fn body(plan: RunPlan) -> Body {
+    let frames: Vec<(Duration, Bytes)> = plan
+        .delays
+        .iter()
+        .zip(plan.event_ids.iter().zip(&plan.steps))
+        .map(|(&delay, (event_id, step))| (delay, Bytes::from(event(event_id, step))))
+        .collect();
+    let stream = futures::stream::unfold(frames.into_iter(), |mut frames| async move {
+        let (delay, frame) = frames.next()?;
+        tokio::time::sleep(delay).await;
+        Some((Ok::<_, Infallible>(frame), frames))
+    });
+    Body::from_stream(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::units::Spread;
+    use rand::SeedableRng;
+
+    fn input() -> RunInput<'static> {
+        RunInput {
+            system_prompt: "Be brief.",
+            last_user: "What is 2+2?",
+            turn: 1,
+        }
+    }
+
+    #[test]
+    fn a_run_has_system_user_tools_and_assistant_in_order() {
+        let profile = Profile {
+            steps: Spread::fixed(5),
+            ..Profile::default()
+        };
+        let plan = plan_run(&mut SmallRng::seed_from_u64(1), &profile, &input());
+        let roles: Vec<&str> = plan.steps.iter().map(|s| s.role).collect();
+        assert_eq!(roles, ["system", "user", "tool", "tool", "assistant"]);
+        assert!(
+            plan.steps[0]
+                .content
+                .starts_with("Be brief.\nCurrent time (ISO): ")
+        );
+        assert_eq!(plan.steps[1].content, "What is 2+2?");
+        assert_eq!(plan.steps[4].content, plan.answer);
+        assert_eq!(plan.delays.len(), 5);
+        assert_eq!(plan.event_ids.len(), 5);
+        assert!(
+            plan.steps
+                .iter()
+                .all(|s| s.agent_iteration_id == plan.iteration_id)
+        );
+    }
+
+    #[test]
+    fn fewer_than_three_steps_are_raised_to_three() {
+        let profile = Profile {
+            steps: Spread::fixed(1),
+            ..Profile::default()
+        };
+        let plan = plan_run(&mut SmallRng::seed_from_u64(1), &profile, &input());
+        let roles: Vec<&str> = plan.steps.iter().map(|s| s.role).collect();
+        assert_eq!(roles, ["system", "user", "assistant"]);
+    }
+
+    #[test]
+    fn the_same_generator_gives_the_same_run() {
+        let profile = Profile::default();
+        let a = plan_run(&mut SmallRng::seed_from_u64(9), &profile, &input());
+        let b = plan_run(&mut SmallRng::seed_from_u64(9), &profile, &input());
+        let c = plan_run(&mut SmallRng::seed_from_u64(10), &profile, &input());
+        assert_eq!(a.event_ids, b.event_ids);
+        assert_eq!(a.delays, b.delays);
+        assert_eq!(
+            a.steps[1..],
+            b.steps[1..],
+            "only the time in the system step may differ"
+        );
+        assert_ne!(a.iteration_id, c.iteration_id);
+    }
+
+    #[test]
+    fn events_are_framed_as_documented() {
+        let step = Step {
+            role: "system",
+            content: "do what user says\nnow".into(),
+            id: "445431dd-c20e-4a58-a043-ca9c131d4010".into(),
+            agent_iteration_id: "a132ced5-4afd-4444-ac9d-330cc99c4986".into(),
+        };
+        assert_eq!(
+            event("4ebb9c59-ab75-41d5-8146-7407ce71f484", &step),
+            "event:step\nid:4ebb9c59-ab75-41d5-8146-7407ce71f484\n\
+             data:{\"role\":\"system\",\"content\":\"do what user says\\nnow\",\
+             \"id\":\"445431dd-c20e-4a58-a043-ca9c131d4010\",\
+             \"agentIterationId\":\"a132ced5-4afd-4444-ac9d-330cc99c4986\"}\n\n"
+        );
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(excerpt("short", 80), "short");
+        assert_eq!(excerpt("ééééé", 3), "ééé...");
+    }
+}
