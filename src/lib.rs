@@ -242,13 +242,14 @@ pub fn mock(args: &MockArgs) -> Exit {
             Ok(server) => server,
             Err(err) => return invalid(format!("--addr {}: cannot listen: {err}", args.addr)),
         };
-        println!("agentload mock listening on {}", server.base_url());
+        let mut banner = format!("agentload mock listening on {}\n", server.base_url());
         if generated {
-            println!(
-                "token: {token}  (export MAKE_API_TOKEN={token} for agentload run --target ...)"
+            banner += &format!(
+                "token: {token}  (export MAKE_API_TOKEN={token} for agentload run --target ...)\n"
             );
         }
-        println!("press Ctrl-C to stop");
+        banner += "press Ctrl-C to stop\n";
+        print_stdout(&banner);
         wait_for_signal().await;
         server.shutdown().await;
         Exit::Passed

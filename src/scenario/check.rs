@@ -77,8 +77,13 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
     let t = &raw.target;
     let base_url = match &t.base_url {
         Some(url) => Some(
-            normalize_base_url(url.get_ref())
-                .map_err(|(message, help)| source.at_value(url, message, help))?,
+            normalize_base_url(url.get_ref()).map_err(|(message, help)| {
+                // The line may hold credentials: never echo it.
+                Diagnostic {
+                    snippet: None,
+                    ..source.at_value(url, message, help)
+                }
+            })?,
         ),
         None => None,
     };
@@ -449,8 +454,11 @@ fn check_thresholds(
     fixtures: &[Fixture],
     source: &Source<'_>,
 ) -> Result<Vec<Threshold>, Diagnostic> {
-    raw.thresholds
-        .iter()
+    // In file order, which is how users read them.
+    let mut entries: Vec<_> = raw.thresholds.iter().collect();
+    entries.sort_by_key(|(key, _)| key.span().start);
+    entries
+        .into_iter()
         .map(|(key, condition)| {
             let threshold =
                 Threshold::parse(key.get_ref(), condition.get_ref()).map_err(|err| {

@@ -18,9 +18,28 @@ pub struct Diagnostic {
     pub key: Option<String>,
     pub message: String,
     pub help: Option<String>,
+    /// The offending line with a caret under the spot.
+    pub snippet: Option<String>,
 }
 
 impl Diagnostic {
+    /// A problem with a file as a whole, or with a key whose position is no longer known.
+    pub fn in_file(
+        origin: &str,
+        key: Option<&str>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            origin: origin.to_owned(),
+            position: None,
+            key: key.map(str::to_owned),
+            message: message.into(),
+            help: Some(help.into()),
+            snippet: None,
+        }
+    }
+
     /// A problem with a command-line flag.
     pub fn flag(flag: &str, message: impl Into<String>, help: impl Into<String>) -> Self {
         Diagnostic {
@@ -29,6 +48,7 @@ impl Diagnostic {
             key: None,
             message: message.into(),
             help: Some(help.into()),
+            snippet: None,
         }
     }
 }
@@ -38,6 +58,9 @@ impl fmt::Display for Diagnostic {
         match self.position {
             Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.origin, self.message)?,
             None => write!(f, "{}: {}", self.origin, self.message)?,
+        }
+        if let Some(snippet) = &self.snippet {
+            write!(f, "\n{snippet}")?;
         }
         if let Some(key) = &self.key {
             write!(f, "\n  key:  {key}")?;
@@ -74,12 +97,14 @@ impl<'a> Source<'a> {
         message: impl Into<String>,
         help: Option<String>,
     ) -> Diagnostic {
+        let (line, col) = line_col(self.text, span.start);
         Diagnostic {
             origin: self.origin.to_owned(),
-            position: Some(line_col(self.text, span.start)),
+            position: Some((line, col)),
             key: self.key_at(&span),
             message: message.into(),
             help,
+            snippet: snippet(self.text, line, col),
         }
     }
 
@@ -97,7 +122,13 @@ impl<'a> Source<'a> {
     pub fn from_toml(&self, error: &toml::de::Error) -> Diagnostic {
         let span = error.span().unwrap_or(0..0);
         let message = error.message().trim().to_owned();
-        let help = suggest_fix(&message);
+        let help = suggest_fix(&message).or_else(|| {
+            self.document.is_none().then(|| {
+                "this is not valid TOML here: strings need double quotes, tables start with [name], \
+                 one `key = value` per line"
+                    .to_owned()
+            })
+        });
         let mut diagnostic = self.at(span, message, help);
         if diagnostic.key.is_none() && error.span().is_none() {
             diagnostic.position = Some((1, 1));
@@ -151,6 +182,23 @@ fn find_in_value(value: &DeValue<'_>, offset: usize) -> Option<Vec<String>> {
         }),
         _ => None,
     }
+}
+
+/// The 1-based `line` of `text` with a caret under `col`, e.g.
+/// ```text
+///    3 | vus = = 1
+///      |       ^
+/// ```
+fn snippet(text: &str, line: usize, col: usize) -> Option<String> {
+    let content = text.lines().nth(line.checked_sub(1)?)?;
+    if content.trim().is_empty() || content.chars().count() > 200 {
+        return None;
+    }
+    let gutter = line.to_string().len();
+    Some(format!(
+        "  {line:>gutter$} | {content}\n  {:gutter$} | {:>col$}",
+        "", "^"
+    ))
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -268,6 +316,10 @@ mod tests {
         let diagnostic = source.at(offset..offset + 5, "bad", None);
         assert_eq!(diagnostic.key.as_deref(), Some("mix[1].op"));
         assert_eq!(diagnostic.position, Some((8, 6)));
+        assert_eq!(
+            diagnostic.snippet.as_deref(),
+            Some("  8 | op = \"lst\"\n    |      ^")
+        );
     }
 
     #[test]
@@ -293,6 +345,7 @@ mod tests {
             key: Some("load.vus".into()),
             message: "must be at least 1".into(),
             help: Some("set vus = 1 or more".into()),
+            snippet: None,
         };
         assert_eq!(
             diagnostic.to_string(),

@@ -1,6 +1,9 @@
 //! Scenario files: reading, parsing and checking them into a [`Plan`], with errors that name the
 //! file, line, column and key, and the command-line overrides applied on top.
 
+// Diagnostics are built once, on the error path of reading a file; their size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod check;
 pub mod diag;
 pub mod file;
@@ -43,13 +46,7 @@ pub fn load(path: &Path) -> Result<Plan, Diagnostic> {
         } else {
             format!("cannot read the scenario: {err}")
         };
-        Diagnostic {
-            origin: origin.clone(),
-            position: None,
-            key: None,
-            message,
-            help: Some(help.to_owned()),
-        }
+        Diagnostic::in_file(&origin, None, message, help)
     })?;
     let default_name = path.file_stem().map_or_else(
         || "scenario".to_owned(),
@@ -76,6 +73,7 @@ fn as_text<'a>(origin: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
             key: None,
             message,
             help: Some(help.to_owned()),
+            snippet: None,
         }
     };
     let text = std::str::from_utf8(bytes).map_err(|err| {
@@ -127,24 +125,20 @@ impl Plan {
         }
         if self.target.base_url.is_some() {
             if self.target.team_id.is_none() {
-                return Err(Diagnostic {
-                    origin: self.origin.clone(),
-                    position: None,
-                    key: Some("target.team_id".into()),
-                    message: "a real target needs a team id, and none is set".into(),
-                    help: Some(
-                        "add team_id = <your team id> under [target], or pass --team-id N".into(),
-                    ),
-                });
+                return Err(Diagnostic::in_file(
+                    &self.origin,
+                    Some("target.team_id"),
+                    "a real target needs a team id, and none is set",
+                    "add team_id = <your team id> under [target], or pass --team-id N",
+                ));
             }
             if self.creates_agents() && self.target.make_connection_id.is_none() {
-                return Err(Diagnostic {
-                    origin: self.origin.clone(),
-                    position: None,
-                    key: Some("target.make_connection_id".into()),
-                    message: "this scenario creates agents, which on a real target needs the id of a Make connection".into(),
-                    help: Some("add make_connection_id = <id> under [target], or pass --make-connection-id N".into()),
-                });
+                return Err(Diagnostic::in_file(
+                    &self.origin,
+                    Some("target.make_connection_id"),
+                    "this scenario creates agents, which on a real target needs the id of a Make connection",
+                    "add make_connection_id = <id> under [target], or pass --make-connection-id N",
+                ));
             }
         }
         Ok(())

@@ -1,0 +1,395 @@
+//! A server that is not ours: an independent, strict implementation of the documented API that
+//! records every deviation in what the harness sends, streams with awkward but valid SSE framing
+//! (BOM, CRLF, comments, spaces after colons, multi-line data, events split across reads), and
+//! can echo the token back in an error to check it is scrubbed from reports.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::util::*;
+
+const TEAM: u64 = 77;
+const CONNECTION: u64 = 4242;
+const STEPS: [&str; 5] = ["system", "user", "tool", "tool", "assistant"];
+
+#[derive(Default)]
+struct Foreign {
+    agents: Mutex<HashMap<String, Value>>,
+    violations: Mutex<Vec<String>>,
+    next: AtomicU64,
+    echo_token_on_run: bool,
+}
+
+impl Foreign {
+    fn violation(&self, what: String) {
+        self.violations.lock().unwrap().push(what);
+    }
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    json_response(
+        status,
+        json!({ "detail": message, "message": message, "code": format!("SC{}", status.as_u16()) }),
+    )
+}
+
+async fn handle(
+    State(state): State<Arc<Foreign>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let what = format!("{method} {}", uri.path());
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Token {TOKEN}") {
+        state.violation(format!(
+            "{what}: Authorization header is not `Token <token>`"
+        ));
+        return error(StatusCode::UNAUTHORIZED, "Invalid token");
+    }
+    let query: HashMap<&str, &str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    if query.get("teamId") != Some(&TEAM.to_string().as_str()) || query.len() != 1 {
+        state.violation(format!(
+            "{what}: query is {:?}, expected exactly teamId={TEAM}",
+            uri.query()
+        ));
+    }
+    let json_body = || -> Option<Value> {
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if content_type != "application/json" {
+            state.violation(format!("{what}: content-type {content_type:?}"));
+        }
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(value) if value.is_object() => Some(value),
+            _ => {
+                state.violation(format!("{what}: body is not a JSON object"));
+                None
+            }
+        }
+    };
+    let segments: Vec<&str> = uri
+        .path()
+        .trim_start_matches("/api/v2")
+        .trim_matches('/')
+        .split('/')
+        .collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["ai-agents", "v1", "agents"]) => {
+            let agents: Vec<Value> = state.agents.lock().unwrap().values().cloned().collect();
+            json_response(StatusCode::OK, Value::Array(agents))
+        }
+        ("POST", ["ai-agents", "v1", "agents"]) => {
+            let Some(body) = json_body() else {
+                return error(StatusCode::BAD_REQUEST, "bad body");
+            };
+            let checks = [
+                (
+                    "name",
+                    body["name"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("agentload-")),
+                ),
+                ("teamId", body["teamId"].as_u64() == Some(TEAM)),
+                (
+                    "makeConnectionId",
+                    body["makeConnectionId"].as_u64() == Some(CONNECTION),
+                ),
+                (
+                    "defaultModel",
+                    body["defaultModel"].as_str().is_some_and(|m| !m.is_empty()),
+                ),
+                (
+                    "systemPrompt",
+                    body["systemPrompt"].as_str().is_some_and(|p| !p.is_empty()),
+                ),
+            ];
+            for (field, ok) in checks {
+                if !ok {
+                    state.violation(format!(
+                        "{what}: create body field `{field}` is wrong: {body}"
+                    ));
+                }
+            }
+            let id = format!(
+                "f0f0f0f0-0000-4000-8000-{:012}",
+                state.next.fetch_add(1, Ordering::Relaxed)
+            );
+            let agent = json!({
+                "id": id, "name": body["name"], "teamId": TEAM, "createdAt": "2026-11-29T00:00:00.000Z",
+                "systemPrompt": body["systemPrompt"], "defaultModel": body["defaultModel"],
+                "makeConnectionId": CONNECTION, "llmConfig": { "maxTokens": 1000 }, "scenarios": [], "contexts": []
+            });
+            state.agents.lock().unwrap().insert(id.clone(), agent);
+            // Only `agentId`, as documented: no `id` in the create response.
+            json_response(
+                StatusCode::CREATED,
+                json!({ "agentId": id, "name": body["name"], "teamId": TEAM,
+                "makeConnectionId": CONNECTION, "defaultModel": body["defaultModel"], "systemPrompt": body["systemPrompt"] }),
+            )
+        }
+        (method, ["ai-agents", "v1", "agents", id, rest @ ..]) => {
+            let Some(agent) = state.agents.lock().unwrap().get(*id).cloned() else {
+                state.violation(format!("{what}: unknown agent {id}"));
+                return error(StatusCode::NOT_FOUND, "Agent not found");
+            };
+            match (method, rest) {
+                ("GET", []) => json_response(StatusCode::OK, agent),
+                ("PATCH", []) => {
+                    if let Some(body) = json_body() {
+                        let allowed = [
+                            "name",
+                            "systemPrompt",
+                            "defaultModel",
+                            "outputParserFormat",
+                            "llmConfig",
+                        ];
+                        for key in body
+                            .as_object()
+                            .unwrap()
+                            .keys()
+                            .filter(|k| !allowed.contains(&k.as_str()))
+                        {
+                            state.violation(format!("{what}: undocumented patch field `{key}`"));
+                        }
+                    }
+                    Response::builder()
+                        .status(StatusCode::NO_CONTENT)
+                        .body(Body::empty())
+                        .unwrap()
+                }
+                ("DELETE", []) => {
+                    state.agents.lock().unwrap().remove(*id);
+                    Response::builder()
+                        .status(StatusCode::NO_CONTENT)
+                        .body(Body::empty())
+                        .unwrap()
+                }
+                ("POST", ["run"]) => {
+                    run_body_check(&state, &what, json_body());
+                    if state.echo_token_on_run {
+                        return error(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            &format!("upstream rejected header Authorization: {auth}"),
+                        );
+                    }
+                    json_response(
+                        StatusCode::OK,
+                        json!({ "response": "4", "threadId": "t-1", "executionTimeMs": 42,
+                        "executionSteps": [], "tokenUsageSummary": { "promptTokens": 1, "completionTokens": 1, "totalTokens": 2 } }),
+                    )
+                }
+                ("POST", ["run", "stream"]) => {
+                    run_body_check(&state, &what, json_body());
+                    awkward_stream()
+                }
+                _ => error(StatusCode::NOT_FOUND, "no route"),
+            }
+        }
+        _ => {
+            state.violation(format!("{what}: not an endpoint of the API"));
+            error(StatusCode::NOT_FOUND, "no route")
+        }
+    }
+}
+
+fn run_body_check(state: &Foreign, what: &str, body: Option<Value>) {
+    let ok = body
+        .as_ref()
+        .and_then(|b| b["messages"].as_array())
+        .is_some_and(|messages| {
+            !messages.is_empty()
+                && messages.iter().all(|m| {
+                    matches!(m["role"].as_str(), Some("user" | "assistant"))
+                        && m["content"].is_string()
+                })
+        });
+    if !ok {
+        state.violation(format!(
+            "{what}: run body without valid `messages`: {body:?}"
+        ));
+    }
+}
+
+/// Five steps and one other event, framed every valid way the SSE standard allows, sent in
+/// 7-byte reads with pauses so the client sees them split mid-line and mid-character.
+fn awkward_stream() -> Response {
+    let mut text = String::from("\u{feff}: a comment before anything\r\nretry: 1500\r\n\r\n");
+    for (i, role) in STEPS.iter().enumerate() {
+        let payload = json!({ "role": role, "content": format!("étape {i} ✓"), "id": format!("s{i}"), "agentIterationId": "it-1" }).to_string();
+        let (head, tail) = payload.split_at(payload.find(",\"content\"").unwrap());
+        // `data` split over two lines: the client joins them with a newline, still valid JSON.
+        text.push_str(&format!(
+            "event: step\r\nid: e{i}\r\ndata: {head}\r\ndata:{tail}\r\n\r\n"
+        ));
+        if i == 1 {
+            text.push_str("event: ping\ndata: {}\n\n:keep-alive\r");
+        }
+    }
+    let bytes = text.into_bytes();
+    let chunks: Vec<Result<Bytes, std::io::Error>> = bytes
+        .chunks(7)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let stream = futures::stream::unfold(chunks.into_iter(), |mut chunks| async move {
+        let chunk = chunks.next()?;
+        tokio::time::sleep(Duration::from_micros(300)).await;
+        Some((chunk, chunks))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/event-stream; charset=utf-8")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+struct ForeignServer {
+    url: String,
+    state: Arc<Foreign>,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn start(echo_token_on_run: bool) -> ForeignServer {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let state = Arc::new(Foreign {
+        echo_token_on_run,
+        ..Foreign::default()
+    });
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(state.clone());
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            0,
+        ))))
+        .unwrap();
+    let url = format!("http://{}/api/v2", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    ForeignServer {
+        url,
+        state,
+        runtime,
+    }
+}
+
+fn run_against(server: &ForeignServer, scenario_text: &str) -> (std::process::Output, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "f.toml", scenario_text);
+    let out = dir.path().join("out");
+    let output = agentload()
+        .args([
+            "run",
+            path.to_str().unwrap(),
+            "--target",
+            &server.url,
+            "--team-id",
+            &TEAM.to_string(),
+        ])
+        .args(["--make-connection-id", &CONNECTION.to_string(), "--out"])
+        .arg(&out)
+        .env("MAKE_API_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    let summary = summary(&out);
+    (output, summary)
+}
+
+#[test]
+fn the_smoke_scenario_speaks_the_documented_api_to_a_server_that_is_not_ours() {
+    let server = start(false);
+    let smoke = std::fs::read_to_string("scenarios/smoke.toml")
+        .unwrap()
+        .replace("duration = \"12s\"", "duration = \"3s\"");
+    let (output, summary) = run_against(&server, &smoke);
+    assert_code(&output, 0);
+    assert_eq!(
+        *server.state.violations.lock().unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        server.state.agents.lock().unwrap().len(),
+        0,
+        "the run left agents behind"
+    );
+    for op in [
+        "list",
+        "get",
+        "create",
+        "patch",
+        "delete",
+        "run",
+        "run_stream",
+    ] {
+        let stats = &summary["ops"][op];
+        assert!(
+            stats["requests"].as_u64().unwrap() > 0,
+            "{op} was exercised"
+        );
+        assert_eq!(stats["errors"], 0, "{op}: {stats}");
+    }
+    let steps = &summary["ops"]["run_stream"]["metrics"]["steps"];
+    assert_eq!(
+        (steps["min"].as_f64(), steps["max"].as_f64()),
+        (Some(5.0), Some(5.0)),
+        "exactly five steps per stream: {steps}"
+    );
+    // executionTimeMs is 42 on every run: within the histogram's 3 significant digits.
+    let server_time = summary["ops"]["run"]["metrics"]["server_time"]["max"]
+        .as_f64()
+        .unwrap();
+    assert!((server_time - 42.0).abs() <= 0.042, "{server_time}");
+    drop(server.runtime);
+}
+
+#[test]
+fn a_token_echoed_by_the_server_is_redacted_from_every_output() {
+    let server = start(true);
+    let (output, summary) = run_against(&server, &one_op("run", None, 4, 1));
+    assert_code(&output, 0);
+    let run = &summary["ops"]["run"];
+    assert_eq!(run["error_classes"]["http_500"], 4);
+    let message = run["error_messages"]["http_500"][0].as_str().unwrap();
+    assert!(message.contains("Token [redacted]"), "{message}");
+    let everything = format!(
+        "{}{}{}",
+        summary,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert!(!everything.contains(TOKEN), "the token leaked");
+    assert!(text(&output.stdout).contains("[redacted]"));
+    assert_eq!(server.state.agents.lock().unwrap().len(), 0);
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the `agentload` binary against HTTP servers on loopback (the simulator
+//! in-process, `agentload mock`, and an independent strict server), never a fixed port.
+
+mod cli;
+mod foreign;
+mod interrupt;
+mod mock;
+mod runs;
+mod schema;
+mod util;
