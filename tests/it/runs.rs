@@ -287,14 +287,19 @@ fn a_missing_token_and_an_unreachable_target_exit_2() {
         text(&output.stderr)
     );
 
-    // Port 9 (discard) is closed on loopback here: the connection is refused at setup.
+    // A port that was free a moment ago: the connection is refused at setup.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("http://{closed}/api/v2");
     let output = agentload()
         .args([
             "run",
             path.to_str().unwrap(),
             "--quiet",
             "--target",
-            "http://127.0.0.1:9/api/v2",
+            &url,
             "--team-id",
             "1",
         ])
