@@ -1,6 +1,10 @@
 //! agentload: a load-testing and benchmarking harness for the AI Agents API. One public entry
 //! point per subcommand; `main.rs` only parses arguments and maps the result to an exit code.
 
+// `scenario::Diagnostic` (~150 bytes) is built once, on the error path of reading a scenario;
+// boxing it everywhere would buy nothing.
+#![allow(clippy::result_large_err)]
+
 pub mod api;
 pub mod cli;
 pub mod engine;
@@ -14,7 +18,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rand::RngExt;
 use tokio_util::sync::CancellationToken;
 
 use cli::{Command, MockArgs, RunArgs, ValidateArgs};
@@ -84,7 +87,12 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// `agentload validate`
 pub fn validate(args: &ValidateArgs) -> Exit {
-    match scenario::load(&args.scenario) {
+    // The same checks as `run` makes before sending anything, flags aside.
+    let checked = scenario::load(&args.scenario).and_then(|mut plan| {
+        plan.apply(&scenario::Overrides::default())?;
+        Ok(plan)
+    });
+    match checked {
         Ok(plan) => {
             print_stdout(&format!(
                 "{plan}ok: the scenario is valid; nothing was sent\n"
@@ -108,7 +116,8 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
     };
-    let run_id = new_run_id();
+    // A short id naming the run and every agent it creates.
+    let run_id = engine::target::random_hex(4);
     let control = Arc::new(Control::new(plan.load.stop.iterations));
     let second_interrupt = CancellationToken::new();
     let runtime = runtime();
@@ -149,6 +158,16 @@ pub fn run(args: &RunArgs) -> Exit {
         }
         eprintln!("  their names start with agentload-{run_id}-; delete them by hand");
     }
+    if let Some(why) = &output.teardown.sweep_failed {
+        eprintln!(
+            "warning: could not list the team's agents to find leftovers of run {run_id} ({why}); agents whose create response was lost may remain, named agentload-{run_id}-..."
+        );
+    }
+    for problem in &output.problems {
+        eprintln!(
+            "error: the run is incomplete: {problem} (this is a bug in agentload; please report it)"
+        );
+    }
     if let Some(err) = &output.setup_error {
         eprintln!("error: {err}");
         return Exit::Invalid;
@@ -159,6 +178,9 @@ pub fn run(args: &RunArgs) -> Exit {
     }
     if written.is_err() {
         return Exit::Invalid;
+    }
+    if !output.problems.is_empty() {
+        return Exit::Failed;
     }
     if output.summary.passed {
         Exit::Passed
@@ -206,20 +228,11 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// A short id naming the run and every agent it creates.
-fn new_run_id() -> String {
-    let bytes: [u8; 4] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `agentload mock`
 pub fn mock(args: &MockArgs) -> Exit {
     let (token, generated) = match &args.token {
         Some(token) if !token.trim().is_empty() => (token.trim().to_owned(), false),
-        _ => {
-            let bytes: [u8; 16] = rand::rng().random();
-            (bytes.iter().map(|b| format!("{b:02x}")).collect(), true)
-        }
+        _ => (engine::target::random_hex(16), true),
     };
     let mut config = sim::SimConfig::new(token.clone());
     config.seed = args.seed;

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{RequestBuilder, Response};
 
 use super::error::{ErrorClass, Failure};
@@ -66,6 +66,8 @@ pub struct ClientOptions {
 pub struct Call<T> {
     pub sample: Sample,
     pub value: Option<T>,
+    /// A failed response's `Retry-After`, in its delay-seconds form.
+    pub retry_after: Option<Duration>,
 }
 
 /// What a stream told, beyond its timeline.
@@ -108,7 +110,35 @@ impl Attempt {
         Call {
             sample: Sample::new(self.op, None, self.timeline, Err(failure)),
             value: None,
+            retry_after: None,
         }
+    }
+
+    /// Fails with the response's status as the class, whatever happens reading its body (a
+    /// lost body only shortens the message), keeping `Retry-After` for whoever retries.
+    async fn fail_http<T>(
+        self,
+        response: Response,
+        deadlines: &[(Instant, ErrorClass)],
+    ) -> Call<T> {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let message = match read_body(response, deadlines).await {
+            Ok(body) => types::describe_error(status, &body),
+            Err(lost) => format!(
+                "{} (the body was lost: {})",
+                types::describe_error(status, b""),
+                lost.message
+            ),
+        };
+        let mut call = self.fail(Failure::new(ErrorClass::Http(status.as_u16()), message));
+        call.retry_after = retry_after;
+        call
     }
 
     fn succeed<T>(mut self, value: T) -> Call<T> {
@@ -116,6 +146,7 @@ impl Attempt {
         Call {
             sample: Sample::new(self.op, None, self.timeline, Ok(())),
             value: Some(value),
+            retry_after: None,
         }
     }
 }
@@ -233,16 +264,13 @@ impl ApiClient {
         };
         attempt.timeline.headers = Some(Instant::now());
         let status = response.status();
+        if !status.is_success() {
+            return attempt.fail_http(response, &deadlines).await;
+        }
         let body = match read_body(response, &deadlines).await {
             Ok(body) => body,
             Err(failure) => return attempt.fail(failure),
         };
-        if !status.is_success() {
-            return attempt.fail(Failure::new(
-                ErrorClass::Http(status.as_u16()),
-                types::describe_error(status, &body),
-            ));
-        }
         match parse(&body) {
             Ok(value) => attempt.succeed(value),
             Err(message) => attempt.fail(Failure::new(ErrorClass::Decode, message)),
@@ -276,13 +304,7 @@ impl ApiClient {
         attempt.timeline.headers = Some(Instant::now());
         let status = response.status();
         if !status.is_success() {
-            let body = read_body(response, &before_first_step)
-                .await
-                .unwrap_or_default();
-            return attempt.fail(Failure::new(
-                ErrorClass::Http(status.as_u16()),
-                types::describe_error(status, &body),
-            ));
+            return attempt.fail_http(response, &before_first_step).await;
         }
         let content_type = response
             .headers()

@@ -88,10 +88,7 @@ impl ErrorClass {
 
 impl fmt::Display for ErrorClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ErrorClass::Http(status) => write!(f, "http_{status}"),
-            other => f.write_str(other.static_name()),
-        }
+        f.write_str(&self.name())
     }
 }
 
@@ -117,9 +114,28 @@ impl fmt::Display for Failure {
     }
 }
 
+/// `text` with every occurrence of `secret` replaced by `[redacted]`, for anything a server said
+/// that is about to be shown or written (a server may echo the token back).
+pub fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() || !text.contains(secret) {
+        return text.to_owned();
+    }
+    text.replace(secret, "[redacted]")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_replaces_every_occurrence() {
+        assert_eq!(
+            redact("Token abc and abc", "abc"),
+            "Token [redacted] and [redacted]"
+        );
+        assert_eq!(redact("nothing here", "abc"), "nothing here");
+        assert_eq!(redact("empty secret", ""), "empty secret");
+    }
 
     #[test]
     fn names_round_trip() {

@@ -8,5 +8,5 @@ pub mod sse;
 pub mod types;
 
 pub use client::{ApiClient, Call, ClientOptions, Credentials, StreamResult};
-pub use error::{ErrorClass, Failure};
+pub use error::{ErrorClass, Failure, redact};
 pub use op::Op;

@@ -91,8 +91,6 @@ struct Fields {
     last_event_id: String,
     /// The last valid `retry` value, in milliseconds.
     retry_ms: Option<u64>,
-    /// A field line arrived since the last blank line, so the stream is mid-event.
-    mid_event: bool,
 }
 
 impl SseDecoder {
@@ -164,24 +162,26 @@ impl SseDecoder {
         Ok(())
     }
 
-    /// The stream ended. Returns true when an event was left incomplete (fields buffered, or a
-    /// partial line, without the terminating blank line); that event is discarded as the standard
-    /// says.
+    /// The stream ended. Returns true when an event with data was cut off: the data buffer holds
+    /// a `data` value not yet dispatched, the unterminated last line is a `data` field (its name,
+    /// the bytes before the first colon or the whole line when it has none, is exactly `data`),
+    /// or an earlier [`SseError::EventTooLarge`] dropped an event.
     ///
-    /// Any field line counts (an `id` or `retry` line too, though those take effect at once), as
-    /// does a partial line holding only a comment, and an earlier [`SseError::EventTooLarge`].
+    /// Whatever was left unfinished is discarded as the standard says, and a stream that ends on
+    /// anything else is not reported: a trailing `event`, `id`, `retry` or unknown field (an `id`
+    /// or `retry` line that was terminated has already taken effect; an unterminated one never
+    /// does), a partial comment such as `:keep-alive`, or part of a byte order mark.
+    ///
     /// The decoder is then reset for a new stream, keeping the last event ID and retry value.
     pub fn finish(&mut self) -> bool {
-        let incomplete = self.failed
-            || self.fields.mid_event
-            || !self.line.is_empty()
-            || matches!(self.bom, Bom::Matched(n) if n > 0);
+        let cut_off =
+            self.failed || !self.fields.data.is_empty() || field_name(&self.line) == b"data";
         self.bom = Bom::Matched(0);
         self.after_cr = false;
         self.line.clear();
         self.fields.discard_event();
         self.failed = false;
-        incomplete
+        cut_off
     }
 
     /// The last `retry` value seen, in milliseconds.
@@ -273,6 +273,15 @@ fn find_line_end(bytes: &[u8]) -> Option<usize> {
         .map(|i| offset + i)
 }
 
+/// The field name of `line` (without its terminator): the bytes before the first colon, or the
+/// whole line when it has none. A comment's name is empty.
+fn field_name(line: &[u8]) -> &[u8] {
+    line.iter()
+        .position(|&b| b == b':')
+        .and_then(|colon| line.get(..colon))
+        .unwrap_or(line)
+}
+
 /// `bytes` as UTF-8, invalid sequences replaced with U+FFFD.
 ///
 /// Unlike `String::from_utf8_lossy` alone, valid input (the common case) takes the standard
@@ -308,7 +317,6 @@ impl Fields {
             }
             None => (line, &[][..]),
         };
-        self.mid_event = true;
         match name {
             b"event" => {
                 self.event_type.clear();
@@ -355,7 +363,6 @@ impl Fields {
     fn discard_event(&mut self) {
         self.data.clear();
         self.event_type.clear();
-        self.mid_event = false;
     }
 }
 
@@ -491,8 +498,8 @@ mod tests {
             (vec![], false)
         );
         assert_eq!(decode(b"\xEF\n\ndata:x\n\n"), vec![message("x")]);
-        // A stream holding only part of a mark ended on a partial line.
-        assert_eq!(decode_chunks(&[b"\xEF\xBB"]), (vec![], true));
+        // A stream holding only part of a mark cut off no data.
+        assert_eq!(decode_chunks(&[b"\xEF\xBB"]), (vec![], false));
         assert_eq!(decode_chunks(&[b"\xEF\xBB\xBF"]), (vec![], false));
     }
 
@@ -565,7 +572,7 @@ mod tests {
             .unwrap();
         assert_eq!(out, vec![event("message", "e", Some("3"))]);
         assert_eq!(decoder.last_event_id(), "\u{FFFD}");
-        assert!(decoder.finish()); // the trailing `id` line started an event
+        assert!(!decoder.finish()); // a trailing `id` line cuts off no data
         assert_eq!(decoder.last_event_id(), "\u{FFFD}"); // kept for the reconnection
     }
 
@@ -636,18 +643,58 @@ mod tests {
 
     #[test]
     fn finish_reports_and_discards_incomplete_event() {
-        // Fields without the blank line.
+        // Data buffered without the blank line, whatever follows it.
         assert_eq!(
             decode_chunks(&[b"data:1\n\ndata:2\n"]),
             (vec![message("1")], true)
         );
-        assert_eq!(decode_chunks(&[b"event:x\n"]), (vec![], true));
-        // A partial line.
+        assert_eq!(decode_chunks(&[b"event:x\ndata:2\n"]), (vec![], true));
+        assert_eq!(decode_chunks(&[b"data:2\r"]), (vec![], true));
+        assert_eq!(decode_chunks(&[b"data:2\nid:3\n"]), (vec![], true));
+        assert_eq!(decode_chunks(&[b"data:2\n:keep-alive"]), (vec![], true));
+        assert_eq!(decode_chunks(&[b"data:2\nretry:5"]), (vec![], true));
+        // An unterminated `data` line, with or without a value, whole or in pieces.
         assert_eq!(
             decode_chunks(&[b"data:1\n\ndata:2"]),
             (vec![message("1")], true)
         );
-        assert_eq!(decode_chunks(&[b":keep-alive"]), (vec![], true));
+        assert_eq!(decode_chunks(&[b"data"]), (vec![], true));
+        assert_eq!(decode_chunks(&[b"data:"]), (vec![], true));
+        assert_eq!(decode_chunks(&[b"event:x\nda", b"ta: y"]), (vec![], true));
+        // An unterminated line whose name is not exactly `data`.
+        assert_eq!(decode_chunks(&[b"dat"]), (vec![], false));
+        assert_eq!(decode_chunks(&[b"data "]), (vec![], false));
+        assert_eq!(decode_chunks(&[b"Data:x"]), (vec![], false));
+        assert_eq!(decode_chunks(&[b"datax:y"]), (vec![], false));
+        assert_eq!(decode_chunks(&[b"\xEF\xBBdata:x"]), (vec![], false));
+        // Trailing `event`, `id`, `retry` and unknown fields, terminated or not.
+        for tail in [
+            &b"event:x\n"[..],
+            b"event:x",
+            b"id:7\n",
+            b"id:7",
+            b"retry:5\n",
+            b"retry:5",
+            b"foo:bar\n",
+            b"foo",
+            b"event:x\nid:7\nretry:5\nfoo\n",
+        ] {
+            let stream = [b"data:1\n\n".as_slice(), tail].concat();
+            assert_eq!(
+                decode_chunks(&[&stream]),
+                (vec![message("1")], false),
+                "{tail:?}"
+            );
+        }
+        // A partial comment, and part of a byte order mark.
+        assert_eq!(decode_chunks(&[b":keep-alive"]), (vec![], false));
+        assert_eq!(
+            decode_chunks(&[b"data:1\n\n:keep-alive"]),
+            (vec![message("1")], false)
+        );
+        assert_eq!(decode_chunks(&[b":"]), (vec![], false));
+        assert_eq!(decode_chunks(&[b"\xEF"]), (vec![], false));
+        assert_eq!(decode_chunks(&[b"\xEF", b"\xBB"]), (vec![], false));
         // Clean ends.
         assert_eq!(decode_chunks(&[b"data:1\n\n"]), (vec![message("1")], false));
         assert_eq!(
@@ -656,6 +703,32 @@ mod tests {
         );
         assert_eq!(decode_chunks(&[b":comment\n"]), (vec![], false));
         assert_eq!(decode_chunks(&[]), (vec![], false));
+
+        // A terminated `id` or `retry` line at the end takes effect; an unterminated one is
+        // discarded with the rest of the line.
+        let mut decoder = SseDecoder::default();
+        let mut out = Vec::new();
+        decoder.feed(b"id:1\nretry:10\n", &mut out).unwrap();
+        assert!(!decoder.finish());
+        assert_eq!(
+            (decoder.last_event_id(), decoder.retry_ms()),
+            ("1", Some(10))
+        );
+        decoder.feed(b"id:2\nretry:20", &mut out).unwrap();
+        assert!(!decoder.finish());
+        assert_eq!(
+            (decoder.last_event_id(), decoder.retry_ms()),
+            ("2", Some(10))
+        );
+        decoder.feed(b"id:3", &mut out).unwrap();
+        assert!(!decoder.finish());
+        assert_eq!(decoder.last_event_id(), "2");
+        // A trailing `event` line is discarded: it does not name the next stream's events.
+        decoder.feed(b"event:x\n", &mut out).unwrap();
+        assert!(!decoder.finish());
+        decoder.feed(b"data:y\n\n", &mut out).unwrap();
+        assert_eq!(out, vec![event("message", "y", Some("2"))]);
+        assert!(!decoder.finish());
 
         // After `finish` the decoder starts a new stream: nothing leaks from the discarded event,
         // a pending CR is forgotten, a BOM is allowed again, and id and retry carry over.
@@ -670,6 +743,15 @@ mod tests {
             .unwrap();
         assert_eq!(out, vec![event("message", "new", Some("7"))]);
         assert_eq!(decoder.retry_ms(), Some(10));
+        assert!(!decoder.finish());
+        // The same after a partial `data` line, and after a partial BOM.
+        out.clear();
+        decoder.feed(b"data:lost", &mut out).unwrap();
+        assert!(decoder.finish());
+        decoder.feed(b"\xEF\xBB", &mut out).unwrap();
+        assert!(!decoder.finish());
+        decoder.feed(b"\xEF\xBB\xBFdata:new\n\n", &mut out).unwrap();
+        assert_eq!(out, vec![event("message", "new", Some("7"))]);
         assert!(!decoder.finish());
     }
 
@@ -820,6 +902,24 @@ mod tests {
         Outcome { events, end }
     }
 
+    /// Checks what `finish` said about `stream` (its outcome `whole`, read in one piece) against
+    /// the contract: true exactly when one more blank line would have dispatched an event, that
+    /// is when data was cut off. Streams that failed are not checked.
+    fn assert_finish_reports_cut_off_data(max_event_bytes: usize, stream: &[u8], whole: &Outcome) {
+        let Ok((cut_off, ..)) = whole.end else {
+            return;
+        };
+        // "\n\n": the first ends a partial line (or is the LF of a pending CR), the second is
+        // blank for certain.
+        let extended = outcome(max_event_bytes, [stream, b"\n\n".as_slice()]);
+        assert!(extended.end.is_ok(), "stream {stream:?} + blank line");
+        assert_eq!(
+            extended.events.len(),
+            whole.events.len() + usize::from(cut_off),
+            "stream {stream:?}: finish said {cut_off}"
+        );
+    }
+
     /// `stream` cut into reads of random lengths (empty reads included).
     fn random_split<'a>(rng: &mut XorShift, stream: &'a [u8], longest: usize) -> Vec<&'a [u8]> {
         let mut chunks = Vec::new();
@@ -846,6 +946,9 @@ mod tests {
             // Ends mid-event, so `finish` must agree too.
             "data:done\n\ndata:🦀 half".into(),
             "data:done\r\n\r\nevent:x\r\ndata:y\r".into(),
+            "data:done\n\nevent:x\r\nid:5\nretry:7".into(),
+            "data:done\n\n:keep-alive".into(),
+            b"\xEF\xBB".to_vec(),
             // Invalid UTF-8 stays invalid however it is cut.
             b"data:\xE2\x82\ndata:a\xFFb\xF0\x9F\x98\x80\n\nevent:\xC3\n\xEF\xBB\xBFdata:x\n\n".to_vec(),
         ]
@@ -857,6 +960,11 @@ mod tests {
         for stream in split_streams() {
             let whole = outcome(SseDecoder::DEFAULT_MAX_EVENT_BYTES, [stream.as_slice()]);
             assert!(whole.end.is_ok());
+            assert_finish_reports_cut_off_data(
+                SseDecoder::DEFAULT_MAX_EVENT_BYTES,
+                &stream,
+                &whole,
+            );
             let n = stream.len();
             let check = |chunks: &[&[u8]]| {
                 let split = outcome(SseDecoder::DEFAULT_MAX_EVENT_BYTES, chunks.iter().copied());
@@ -930,6 +1038,7 @@ mod tests {
             let stream = random_stream(&mut rng);
             let max = [0, 1, 8, 24, 64, SseDecoder::DEFAULT_MAX_EVENT_BYTES][rng.below(6)];
             let whole = outcome(max, [stream.as_slice()]);
+            assert_finish_reports_cut_off_data(max, &stream, &whole);
             for longest in [1, 5] {
                 let chunks = random_split(&mut rng, &stream, longest);
                 assert_eq!(

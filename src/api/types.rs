@@ -88,12 +88,14 @@ pub fn parse_agent_list(body: &[u8]) -> Result<Vec<AgentInfo>, String> {
     let items: Vec<&Value> = match &value {
         Value::Array(items) => items.iter().collect(),
         Value::Object(object) if object.contains_key("id") => vec![&value],
-        Value::Object(object) => match object.values().find_map(Value::as_array) {
+        Value::Object(object) => match ["agents", "data", "items"]
+            .iter()
+            .find_map(|key| object.get(*key)?.as_array())
+        {
             Some(items) => items.iter().collect(),
-            None if object.is_empty() => Vec::new(),
             None => {
                 return Err(
-                    "the list is neither an array of agents nor an object holding one".into(),
+                    "the list is neither an array of agents nor an object holding one under `agents`, `data` or `items`".into(),
                 );
             }
         },
@@ -203,6 +205,13 @@ mod tests {
         let wrapped = format!("{{\"agents\":[{AGENT}]}}");
         assert_eq!(parse_agent_list(wrapped.as_bytes()).unwrap().len(), 1);
         assert_eq!(parse_agent_list(b"[]").unwrap().len(), 0);
+        let decoy = format!("{{\"a\":[],\"items\":[{AGENT}]}}");
+        assert_eq!(
+            parse_agent_list(decoy.as_bytes()).unwrap().len(),
+            1,
+            "only known keys hold the list"
+        );
+        assert!(parse_agent_list(b"{\"other\":[]}").is_err());
         assert!(
             parse_agent_list(b"[{\"id\":\"x\"}]")
                 .unwrap_err()

@@ -5,6 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use futures::StreamExt;
+
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
@@ -229,10 +231,16 @@ pub struct Teardown {
     pub deleted: usize,
     /// Agents that could not be deleted: (id, why).
     pub left: Vec<(String, String)>,
+    /// Why the sweep for unregistered leftovers could not list the team's agents.
+    pub sweep_failed: Option<String>,
 }
+
+/// Deletes running at once during teardown.
+const TEARDOWN_CONCURRENCY: usize = 8;
 
 /// Deletes every agent in the registry, then (when `sweep`) lists the team's agents and deletes
 /// any that carry the run's prefix but were never registered (a create whose response was lost).
+/// `client` should have short timeouts: teardown must not hang on a stalled server.
 pub async fn teardown(
     client: &ApiClient,
     registry: &Registry,
@@ -240,47 +248,65 @@ pub async fn teardown(
     sweep: bool,
 ) -> Teardown {
     let mut report = Teardown::default();
-    let mut gone: HashSet<String> = HashSet::new();
-    for id in registry.pending() {
-        match delete_with_retry(client, &id).await {
+    let mut handled: HashSet<String> = HashSet::new();
+    let pending = registry.pending();
+    for (id, result) in delete_all(client, pending).await {
+        match result {
             Ok(()) => {
                 registry.remove(&id);
-                gone.insert(id);
                 report.deleted += 1;
             }
-            Err(why) => report.left.push((id, why)),
+            Err(why) => report.left.push((id.clone(), why)),
         }
+        handled.insert(id);
     }
     if sweep {
         let call = client.list(None).await;
-        if let Some(agents) = call.value {
-            for agent in agents
-                .into_iter()
-                .filter(|a| a.name.starts_with(prefix) && !gone.contains(&a.id))
-            {
-                if report.left.iter().any(|(id, _)| *id == agent.id) {
-                    continue;
-                }
-                match delete_with_retry(client, &agent.id).await {
-                    Ok(()) => report.deleted += 1,
-                    Err(why) => report.left.push((agent.id, why)),
+        match (call.value, call.sample.outcome) {
+            (Some(agents), _) => {
+                let leftovers = agents
+                    .into_iter()
+                    .filter(|a| a.name.starts_with(prefix) && !handled.contains(&a.id))
+                    .map(|a| a.id)
+                    .collect();
+                for (id, result) in delete_all(client, leftovers).await {
+                    match result {
+                        Ok(()) => report.deleted += 1,
+                        Err(why) => report.left.push((id, why)),
+                    }
                 }
             }
+            (None, Err(failure)) => report.sweep_failed = Some(failure.to_string()),
+            (None, Ok(())) => {}
         }
     }
     report
 }
 
-/// Deletes one agent, retrying what may pass on a second try; a 404 means it is already gone.
+async fn delete_all(client: &ApiClient, ids: Vec<String>) -> Vec<(String, Result<(), String>)> {
+    futures::stream::iter(ids)
+        .map(|id| async move {
+            let result = delete_with_retry(client, &id).await;
+            (id, result)
+        })
+        .buffer_unordered(TEARDOWN_CONCURRENCY)
+        .collect()
+        .await
+}
+
+/// Deletes one agent, retrying what may pass on a second try (waiting as `Retry-After` says,
+/// up to 10 s); a 404 means it is already gone.
 async fn delete_with_retry(client: &ApiClient, id: &str) -> Result<(), String> {
     let mut last = String::new();
+    let mut pause = Duration::ZERO;
     for attempt in 0..4u32 {
         if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt - 1))).await;
+            tokio::time::sleep(pause).await;
         }
-        match client.delete(None, id).await.sample.outcome {
-            Ok(())
-            | Err(Failure {
+        let call = client.delete(None, id).await;
+        match call.sample.outcome {
+            Ok(()) => return Ok(()),
+            Err(Failure {
                 class: ErrorClass::Http(404),
                 ..
             }) => return Ok(()),
@@ -297,6 +323,11 @@ async fn delete_with_retry(client: &ApiClient, id: &str) -> Result<(), String> {
                 if !retry {
                     break;
                 }
+                let backoff = Duration::from_millis(250 << attempt);
+                pause = call
+                    .retry_after
+                    .unwrap_or(backoff)
+                    .min(Duration::from_secs(10));
             }
         }
     }

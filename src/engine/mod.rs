@@ -22,10 +22,13 @@ use fixtures::{Registry, SetupError, Teardown};
 use program::Program;
 
 use crate::api::sse::SseDecoder;
-use crate::api::{ApiClient, ClientOptions};
+use crate::api::{ApiClient, ClientOptions, redact};
 use crate::metrics::Recorder;
 use crate::metrics::summary::{LoadSummary, RunInfo, Summary};
 use crate::scenario::{Diagnostic, Pacing, Plan};
+
+/// The longest one teardown request may take.
+const TEARDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// How a run ended.
 pub struct RunOutput {
@@ -36,6 +39,8 @@ pub struct RunOutput {
     pub interrupted: bool,
     /// Whether requests went to the embedded simulator.
     pub embedded: bool,
+    /// Faults inside the harness (never the target's): the run is incomplete.
+    pub problems: Vec<String>,
 }
 
 /// Runs a plan to the end (or to an interrupt) and returns its summary. `second_interrupt`
@@ -59,6 +64,7 @@ pub async fn run(
     };
     let client = ApiClient::new(options.clone())
         .map_err(|err| Diagnostic::flag("client", err, "this is a bug; please report it"))?;
+    let options_for_teardown = options.clone();
     let prefix = fixtures::name_prefix(run_id);
     let registry = Arc::new(Registry::default());
     let started_at = SystemTime::now();
@@ -79,7 +85,7 @@ pub async fn run(
         result = fixtures::setup(&client, plan, &prefix, target.make_connection_id, &registry) => Some(result),
         _ = control.stop.cancelled() => None,
     };
-    let (recorder, duration_s, setup_error) = match setup {
+    let (recorder, duration_s, setup_error, problems) = match setup {
         Some(Ok(agents)) => {
             let program = Arc::new(Program::new(
                 plan,
@@ -97,13 +103,16 @@ pub async fn run(
                 think_time,
                 variants: plan.fixtures.len(),
             };
-            let (recorder, duration_s) = drive(plan, vus, shared, quiet).await.map_err(|err| {
-                Diagnostic::flag("engine", err, "this is a bug; please report it")
-            })?;
-            (recorder, duration_s, None)
+            let phase = drive(plan, vus, shared, quiet).await;
+            (phase.recorder, phase.duration_s, None, phase.problems)
         }
-        Some(Err(err)) => (Recorder::new(plan.fixtures.len()), 0.0, Some(err)),
-        None => (Recorder::new(plan.fixtures.len()), 0.0, None),
+        Some(Err(err)) => (
+            Recorder::new(plan.fixtures.len()),
+            0.0,
+            Some(err),
+            Vec::new(),
+        ),
+        None => (Recorder::new(plan.fixtures.len()), 0.0, None, Vec::new()),
     };
 
     let sweep = plan.creates_agents();
@@ -118,11 +127,19 @@ pub async fn run(
             registry.len()
         );
     }
+    // Teardown must not hang on a stalled server: short timeouts, whatever the plan's.
+    let mut teardown_options = options_for_teardown.clone();
+    teardown_options.timeouts.total = teardown_options.timeouts.total.min(TEARDOWN_TIMEOUT);
+    let teardown_client = ApiClient::new(teardown_options).unwrap_or_else(|_| client.clone());
     let teardown = tokio::select! {
-        report = fixtures::teardown(&client, &registry, &prefix, sweep) => report,
+        report = fixtures::teardown(&teardown_client, &registry, &prefix, sweep) => report,
         _ = second_interrupt.cancelled() => Teardown {
-            deleted: 0,
-            left: registry.pending().into_iter().map(|id| (id, "teardown skipped by a second interrupt".to_owned())).collect(),
+            left: registry
+                .pending()
+                .into_iter()
+                .map(|id| (id, "teardown skipped by a second interrupt".to_owned()))
+                .collect(),
+            ..Teardown::default()
         },
     };
 
@@ -153,36 +170,59 @@ pub async fn run(
     if let Some(server) = target.simulator {
         server.shutdown().await;
     }
+    // Anything the target said may echo the token: scrub it from every message we keep.
+    let mut setup_error = setup_error;
+    if let Some(err) = &mut setup_error {
+        err.failure.message = redact(&err.failure.message, &target.secret);
+    }
+    let mut teardown = teardown;
+    for (_, why) in &mut teardown.left {
+        *why = redact(why, &target.secret);
+    }
+    if let Some(why) = &mut teardown.sweep_failed {
+        *why = redact(why, &target.secret);
+    }
     Ok(RunOutput {
         summary,
         setup_error,
         teardown,
         interrupted: control.was_interrupted(),
         embedded,
+        problems,
     })
 }
 
-/// The load phase: starts the workers and stops them at the end of the duration, when the
-/// iteration budget is spent, or on interrupt; in-flight requests get the grace period.
-/// Returns the merged recorder and the phase's wall time in seconds.
-async fn drive(
-    plan: &Plan,
-    vus: u32,
-    shared: worker::Shared,
-    quiet: bool,
-) -> Result<(Recorder, f64), String> {
+/// What the load phase produced.
+struct LoadPhase {
+    recorder: Recorder,
+    duration_s: f64,
+    /// Things that went wrong inside the harness; the run still tears down and reports.
+    problems: Vec<String>,
+}
+
+/// The load phase: starts the workers and stops them at the end of the duration or on
+/// interrupt, giving in-flight requests the grace period. It cannot fail: whatever goes wrong
+/// is a problem in the result, so teardown always follows.
+async fn drive(plan: &Plan, vus: u32, shared: worker::Shared, quiet: bool) -> LoadPhase {
     let control = shared.control.clone();
     let variants = shared.variants;
     let workers = worker::worker_count(vus);
     let started = Instant::now();
+    let mut problems = Vec::new();
     let mut receivers = Vec::with_capacity(workers);
     for index in 0..workers {
         let users: Vec<u32> = (0..vus)
             .filter(|vu| *vu as usize % workers == index)
             .collect();
-        let receiver = worker::spawn(index, users, shared.clone())
-            .map_err(|err| format!("cannot start a worker thread: {err}"))?;
-        receivers.push(receiver);
+        match worker::spawn(index, users, shared.clone()) {
+            Ok(receiver) => receivers.push(receiver),
+            Err(err) => {
+                problems.push(format!("cannot start worker thread {index}: {err}"));
+                control.stop.cancel();
+                control.abort.cancel();
+                break;
+            }
+        }
     }
     let progress_done = CancellationToken::new();
     if !quiet {
@@ -201,17 +241,17 @@ async fn drive(
         .stop
         .duration
         .map(|d| tokio::time::Instant::from_std(started + d));
-    let results = tokio::select! {
-        results = &mut all_done => Some(results),
+    let reports = tokio::select! {
+        reports = &mut all_done => Some(reports),
         _ = sleep_until_some(deadline) => None,
         _ = control.stop.cancelled() => None,
     };
-    let results = match results {
-        Some(results) => results,
+    let reports = match reports {
+        Some(reports) => reports,
         None => {
             control.stop.cancel();
             tokio::select! {
-                results = &mut all_done => results,
+                reports = &mut all_done => reports,
                 _ = tokio::time::sleep(plan.load.grace) => {
                     control.abort.cancel();
                     all_done.await
@@ -223,13 +263,21 @@ async fn drive(
     let duration_s = started.elapsed().as_secs_f64();
     progress_done.cancel();
 
-    let mut merged = Recorder::new(variants);
-    for result in results {
-        let recorder =
-            result.map_err(|_| "a worker thread stopped without reporting".to_owned())??;
-        merged.merge(&recorder);
+    let mut recorder = Recorder::new(variants);
+    for report in reports {
+        match report {
+            Ok(report) => {
+                recorder.merge(&report.recorder);
+                problems.extend(report.problems);
+            }
+            Err(_) => problems.push("a worker thread stopped without reporting".to_owned()),
+        }
     }
-    Ok((merged, duration_s))
+    LoadPhase {
+        recorder,
+        duration_s,
+        problems,
+    }
 }
 
 async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {

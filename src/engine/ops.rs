@@ -37,33 +37,36 @@ impl Context {
         variant: Option<VariantId>,
     ) -> Result<(), Aborted> {
         let client = &self.client;
+        let fixture = |op: &str| {
+            self.program.fixture(
+                variant.unwrap_or_else(|| panic!("{op} has an agent (checked with the plan)")),
+            )
+        };
         match entry.op {
             MixOp::List => {
-                self.timed(Op::List, None, |at| client.list(at)).await?;
+                self.call(Op::List, None, |at| client.list(at)).await?;
             }
             MixOp::Get => {
-                let agent = self.program.fixture(variant.expect("get has an agent"));
-                self.timed(Op::Get, variant, |at| client.get(at, &agent.id))
+                let agent = fixture("get");
+                self.call(Op::Get, variant, |at| client.get(at, &agent.id))
                     .await?;
             }
             MixOp::Patch => {
-                let agent = self.program.fixture(variant.expect("patch has an agent"));
+                let agent = fixture("patch");
                 let body = self.program.patch_body(entry, &agent.remote_name);
-                self.timed(Op::Patch, variant, |at| client.patch(at, &agent.id, body))
+                self.call(Op::Patch, variant, |at| client.patch(at, &agent.id, body))
                     .await?;
             }
             MixOp::Run => {
-                let agent = self.program.fixture(variant.expect("run has an agent"));
+                let agent = fixture("run");
                 let body = entry.body.clone().expect("run ops have a body");
-                self.timed(Op::Run, variant, |at| client.run(at, &agent.id, body))
+                self.call(Op::Run, variant, |at| client.run(at, &agent.id, body))
                     .await?;
             }
             MixOp::RunStream => {
-                let agent = self
-                    .program
-                    .fixture(variant.expect("run_stream has an agent"));
+                let agent = fixture("run_stream");
                 let body = entry.body.clone().expect("run ops have a body");
-                self.timed(Op::RunStream, variant, |at| {
+                self.call(Op::RunStream, variant, |at| {
                     client.run_stream(at, &agent.id, body)
                 })
                 .await?;
@@ -85,10 +88,10 @@ impl Context {
                 let Some((id, name)) = self.create(entry, variant, false).await? else {
                     return Ok(());
                 };
-                self.timed(Op::Get, variant, |at| client.get(at, &id))
+                self.call(Op::Get, variant, |at| client.get(at, &id))
                     .await?;
                 let body = self.program.patch_body(entry, &name);
-                self.timed(Op::Patch, variant, |at| client.patch(at, &id, body))
+                self.call(Op::Patch, variant, |at| client.patch(at, &id, body))
                     .await?;
                 self.delete(variant, &id).await?;
             }
@@ -106,60 +109,32 @@ impl Context {
         let number = self.created_names.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}op-{number}", self.program.prefix);
         let body = self.program.create_body(entry, variant, &name);
-        let id = self
-            .timed(Op::Create, variant, |at| self.client.create(at, body))
+        let call = self
+            .call(Op::Create, variant, |at| self.client.create(at, body))
             .await?;
-        Ok(id.map(|id| {
+        Ok(call.value.map(|id| {
             self.registry.add(&id, &name, spare);
             (id, name)
         }))
     }
 
     async fn delete(&self, variant: Option<VariantId>, id: &str) -> Result<(), Aborted> {
-        let outcome = self
-            .timed_outcome(Op::Delete, variant, |at| self.client.delete(at, id))
+        let call = self
+            .call(Op::Delete, variant, |at| self.client.delete(at, id))
             .await?;
-        if matches!(outcome, Ok(()) | Err(ErrorClass::Http(404))) {
+        let gone = match &call.sample.outcome {
+            Ok(()) => true,
+            Err(failure) => failure.class == ErrorClass::Http(404),
+        };
+        if gone {
             self.registry.remove(id);
         }
         Ok(())
     }
 
-    /// Runs one call, records its sample under `variant`, and returns its value.
-    async fn timed<T, F, Fut>(
-        &self,
-        op: Op,
-        variant: Option<VariantId>,
-        call: F,
-    ) -> Result<Option<T>, Aborted>
-    where
-        F: FnOnce(Option<Instant>) -> Fut,
-        Fut: Future<Output = Call<T>>,
-    {
-        Ok(self.run_call(op, variant, call).await?.value)
-    }
-
-    /// Like [`Context::timed`], returning only whether the call succeeded (and its class if not).
-    async fn timed_outcome<T, F, Fut>(
-        &self,
-        op: Op,
-        variant: Option<VariantId>,
-        call: F,
-    ) -> Result<Result<(), ErrorClass>, Aborted>
-    where
-        F: FnOnce(Option<Instant>) -> Fut,
-        Fut: Future<Output = Call<T>>,
-    {
-        let call = self.run_call(op, variant, call).await?;
-        Ok(call
-            .sample
-            .outcome
-            .as_ref()
-            .map(|_| ())
-            .map_err(|failure| failure.class))
-    }
-
-    async fn run_call<T, F, Fut>(
+    /// Runs one call unless the run is aborting, records its sample under `variant`, and hands
+    /// it back. An abort while the call is in flight records it as `interrupted`.
+    async fn call<T, F, Fut>(
         &self,
         op: Op,
         variant: Option<VariantId>,
@@ -193,6 +168,7 @@ impl Context {
             Call {
                 sample: Sample::new(op, None, timeline, Err(failure)),
                 value: None,
+                retry_after: None,
             }
         });
         call.sample.variant = variant;

@@ -31,7 +31,7 @@ impl Target {
 pub async fn resolve(plan: &Plan) -> Result<Target, Diagnostic> {
     let target = &plan.target;
     let Some(base_url) = &target.base_url else {
-        let token = random_token();
+        let token = random_hex(16);
         let mut config = SimConfig::new(token.clone());
         config.seed = plan.simulator.seed;
         config.default_profile = plan.simulator.default_profile;
@@ -83,7 +83,10 @@ pub async fn resolve(plan: &Plan) -> Result<Target, Diagnostic> {
     })
 }
 
-fn random_token() -> String {
-    let bytes: [u8; 16] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// `bytes` random bytes as lowercase hex: run ids (4 bytes) and simulator tokens (16 bytes).
+pub fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
 }

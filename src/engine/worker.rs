@@ -39,23 +39,35 @@ pub fn worker_count(vus: u32) -> usize {
     cores.min(vus as usize).max(1)
 }
 
-/// Starts a worker thread for the given virtual users; its recorder arrives on the receiver
-/// when all of them have finished.
+/// What a worker hands back: its recorder, and what went wrong inside it (a virtual user that
+/// panicked is a bug, reported rather than silently dropped).
+pub struct WorkerReport {
+    pub recorder: Recorder,
+    pub problems: Vec<String>,
+}
+
+/// Starts a worker thread for the given virtual users; its report arrives on the receiver when
+/// all of them have finished.
 pub fn spawn(
     index: usize,
     vus: Vec<u32>,
     shared: Shared,
-) -> std::io::Result<oneshot::Receiver<Result<Recorder, String>>> {
-    let (done, result) = oneshot::channel();
+) -> std::io::Result<oneshot::Receiver<WorkerReport>> {
+    let (done, report) = oneshot::channel();
     std::thread::Builder::new()
         .name(format!("agentload-worker-{index}"))
         .spawn(move || {
-            let _ = done.send(run_worker(vus, shared));
+            let variants = shared.variants;
+            let report = run_worker(vus, shared).unwrap_or_else(|problem| WorkerReport {
+                recorder: Recorder::new(variants),
+                problems: vec![problem],
+            });
+            let _ = done.send(report);
         })?;
-    Ok(result)
+    Ok(report)
 }
 
-fn run_worker(vus: Vec<u32>, shared: Shared) -> Result<Recorder, String> {
+fn run_worker(vus: Vec<u32>, shared: Shared) -> Result<WorkerReport, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -71,7 +83,7 @@ fn run_worker(vus: Vec<u32>, shared: Shared) -> Result<Recorder, String> {
         recorder: RefCell::new(Recorder::new(shared.variants)),
     });
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async {
+    let problems = local.block_on(&runtime, async {
         let users: Vec<_> = vus
             .into_iter()
             .map(|vu| {
@@ -83,13 +95,21 @@ fn run_worker(vus: Vec<u32>, shared: Shared) -> Result<Recorder, String> {
                 ))
             })
             .collect();
+        let mut problems = Vec::new();
         for user in users {
-            let _ = user.await;
+            if let Err(err) = user.await {
+                problems.push(format!("a virtual user stopped unexpectedly: {err}"));
+            }
         }
+        problems
     });
+    drop(local);
     let context =
         Rc::try_unwrap(context).map_err(|_| "a virtual user outlived its worker".to_owned())?;
-    Ok(context.recorder.into_inner())
+    Ok(WorkerReport {
+        recorder: context.recorder.into_inner(),
+        problems,
+    })
 }
 
 /// One virtual user of the closed model: pick an entry, run it, think, repeat until told to stop.

@@ -9,7 +9,7 @@ use super::Metric;
 use super::recorder::{Cell, Recorder};
 use super::stats::Stats;
 use super::threshold::{Threshold, ThresholdResult};
-use crate::api::Op;
+use crate::api::{Op, redact};
 
 pub const SCHEMA: &str = "agentload/summary/v1";
 
@@ -156,16 +156,9 @@ impl Summary {
     /// Replaces every occurrence of `secret` in the kept error messages, so a server that echoes
     /// the token cannot leak it into a report.
     pub fn redact(&mut self, secret: &str) {
-        if secret.is_empty() {
-            return;
-        }
         let scrub = |op: &mut OpSummary| {
-            for messages in op.error_messages.values_mut() {
-                for message in messages.iter_mut() {
-                    if message.contains(secret) {
-                        *message = message.replace(secret, "[redacted]");
-                    }
-                }
+            for message in op.error_messages.values_mut().flatten() {
+                *message = redact(message, secret);
             }
         };
         self.ops.values_mut().for_each(scrub);

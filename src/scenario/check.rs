@@ -10,7 +10,9 @@ use super::diag::{Diagnostic, Source, closest};
 use super::file::{MixOp, RawAgent, RawMix, RawProfile, RawScenario};
 use super::plan::*;
 use super::units::DurationValue;
-use crate::metrics::threshold::Threshold;
+use crate::api::Op;
+use crate::metrics::Metric;
+use crate::metrics::threshold::{Quantity, Threshold};
 use crate::sim::Profile;
 
 /// The body run ops send when the scenario gives none.
@@ -39,8 +41,8 @@ pub fn check(
     let fixtures = check_agents(&raw.agents, source)?;
     let load = check_load(&raw, source)?;
     let mix = check_mix(&raw, &fixtures, source)?;
-    let thresholds = check_thresholds(&raw, &fixtures, source)?;
-    let simulator = check_simulator(&raw, source)?;
+    let thresholds = check_thresholds(&raw, &fixtures, &mix, source)?;
+    let simulator = check_simulator(&raw);
     Ok(Plan {
         name,
         description: raw.description.clone(),
@@ -77,13 +79,8 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
     let t = &raw.target;
     let base_url = match &t.base_url {
         Some(url) => Some(
-            normalize_base_url(url.get_ref()).map_err(|(message, help)| {
-                // The line may hold credentials: never echo it.
-                Diagnostic {
-                    snippet: None,
-                    ..source.at_value(url, message, help)
-                }
-            })?,
+            normalize_base_url(url.get_ref())
+                .map_err(|(message, help)| source.at_value(url, message, help))?,
         ),
         None => None,
     };
@@ -148,11 +145,19 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
 /// Checks a base URL and returns it without a trailing slash. The error is (message, help).
 pub fn normalize_base_url(text: &str) -> Result<String, (String, String)> {
     let help = "write the API's base URL, e.g. \"https://eu1.make.com/api/v2\" or \"http://127.0.0.1:8080/api/v2\"";
-    let url = reqwest::Url::parse(text.trim())
-        .map_err(|err| (format!("{text:?} is not a URL ({err})"), help.to_owned()))?;
+    // The text is never repeated in a message: it may hold credentials.
+    let url = reqwest::Url::parse(text.trim()).map_err(|err| {
+        (
+            format!("the base URL is not a URL ({err})"),
+            help.to_owned(),
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err((
-            format!("{text:?} is not an http or https URL"),
+            format!(
+                "the base URL's scheme is {:?}, not http or https",
+                url.scheme()
+            ),
             help.to_owned(),
         ));
     }
@@ -164,17 +169,27 @@ pub fn normalize_base_url(text: &str) -> Result<String, (String, String)> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err((
-            format!("{text:?} has a query or fragment"),
+            "the base URL has a query or fragment".to_owned(),
             "give the base URL only; teamId is added to every call".to_owned(),
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+/// Fixture agents a scenario may define (each is a variant in every report).
+const MAX_FIXTURES: usize = 1000;
+
 fn check_agents(
     agents: &[Spanned<RawAgent>],
     source: &Source<'_>,
 ) -> Result<Vec<Fixture>, Diagnostic> {
+    if let Some(extra) = agents.get(MAX_FIXTURES) {
+        return Err(source.at_value(
+            extra,
+            format!("more than {MAX_FIXTURES} agents"),
+            "a scenario can hold at most 1000 [[agents]] entries",
+        ));
+    }
     let mut seen = HashSet::new();
     let mut fixtures = Vec::with_capacity(agents.len());
     for spanned in agents {
@@ -223,7 +238,15 @@ fn check_agents(
                     ));
                 }
                 let extra = match &agent.body {
-                    Some(body) => toml_table_to_json(body.get_ref()),
+                    Some(body) => toml_table_to_json(body.get_ref())
+                        .and_then(|fields| {
+                            check_create_extra(&fields)
+                                .map_err(|(m, _)| m)
+                                .map(|()| fields)
+                        })
+                        .map_err(|message| {
+                            source.at_value(body, message, "see [[agents]] in scenarios/README.md")
+                        })?,
                     None => Map::new(),
                 };
                 FixtureKind::Create {
@@ -305,14 +328,15 @@ fn check_mix(
     fixtures: &[Fixture],
     source: &Source<'_>,
 ) -> Result<Vec<MixEntry>, Diagnostic> {
-    if raw.mix.is_empty() {
-        return Err(source.at(
-            0..0,
-            "the scenario has no [[mix]] entry",
-            Some("add at least one, e.g.\n        [[mix]]\n        op = \"run_stream\"".into()),
+    if raw.mix.get_ref().is_empty() {
+        return Err(source.at_value(
+            &raw.mix,
+            "the scenario's mix is empty",
+            "add at least one [[mix]] entry, e.g.\n        [[mix]]\n        op = \"run_stream\"",
         ));
     }
     raw.mix
+        .get_ref()
         .iter()
         .map(|entry| check_mix_entry(entry, fixtures, source))
         .collect()
@@ -392,10 +416,11 @@ fn check_mix_entry(
                 "keep one of them",
             ));
         }
-        (Some(table), None) => Some((
-            Value::Object(toml_table_to_json(table.get_ref())),
-            table.span(),
-        )),
+        (Some(table), None) => {
+            let fields = toml_table_to_json(table.get_ref())
+                .map_err(|message| source.at_value(table, message, "write a finite number"))?;
+            Some((Value::Object(fields), table.span()))
+        }
         (None, Some(json)) => {
             let value: Value = serde_json::from_str(json.get_ref()).map_err(|err| {
                 source.at_value(
@@ -445,15 +470,22 @@ fn check_body(op: MixOp, body: &Value) -> Result<(), (String, String)> {
                     .into(),
             )),
         },
-        MixOp::Create | MixOp::Patch | MixOp::Lifecycle => Ok(()),
+        MixOp::Create | MixOp::Lifecycle => check_create_extra(object),
+        MixOp::Patch => Ok(()),
     }
 }
 
 fn check_thresholds(
     raw: &RawScenario,
     fixtures: &[Fixture],
+    mix: &[MixEntry],
     source: &Source<'_>,
 ) -> Result<Vec<Threshold>, Diagnostic> {
+    let sent: Vec<Op> = mix
+        .iter()
+        .flat_map(|entry| entry.op.endpoints())
+        .copied()
+        .collect();
     // In file order, which is how users read them.
     let mut entries: Vec<_> = raw.thresholds.iter().collect();
     entries.sort_by_key(|(key, _)| key.span().start);
@@ -479,17 +511,45 @@ fn check_thresholds(
                     "prefix with the name of an [[agents]] entry, or drop the prefix",
                 ));
             }
+            if let Some(problem) = unmeasurable(&threshold, &sent) {
+                return Err(source.at_value(
+                    key,
+                    format!("threshold `{}` can never be measured: {problem}", key.get_ref()),
+                    "judge an op the mix sends, with a metric that op has (see \"What is measured\" in the README)",
+                ));
+            }
             Ok(threshold)
         })
         .collect()
 }
 
-fn check_simulator(
-    raw: &RawScenario,
-    source: &Source<'_>,
-) -> Result<SimulatorSettings, Diagnostic> {
+/// Why a threshold could never have data in this plan, if so.
+fn unmeasurable(threshold: &Threshold, sent: &[Op]) -> Option<String> {
+    let op = match &threshold.quantity {
+        Quantity::ErrorRate(Some(op)) | Quantity::Requests(op) => *op,
+        Quantity::ErrorCount { op: Some(op), .. } => *op,
+        Quantity::Stat { op, metric, .. } => {
+            let has = match metric {
+                Metric::Latency | Metric::ServiceTime | Metric::Wait | Metric::Ttfb => true,
+                Metric::ServerTime => *op == Op::Run,
+                Metric::Ttfs | Metric::InterStep | Metric::Steps | Metric::FirstAssistant => {
+                    *op == Op::RunStream
+                }
+                Metric::Callback => false,
+            };
+            if !has {
+                return Some(format!("`{op}` has no `{metric}`"));
+            }
+            *op
+        }
+        _ => return None,
+    };
+    (!sent.contains(&op)).then(|| format!("the mix never sends `{op}`"))
+}
+
+fn check_simulator(raw: &RawScenario) -> SimulatorSettings {
     let Some(sim) = &raw.simulator else {
-        return Ok(SimulatorSettings::default());
+        return SimulatorSettings::default();
     };
     let base = RawProfile {
         ttfs: sim.ttfs,
@@ -502,21 +562,11 @@ fn check_simulator(
     for (model, profile) in &sim.models {
         models.insert(model.clone(), overlay(&default_profile, profile));
     }
-    for profile in std::iter::once(&default_profile).chain(models.values()) {
-        if profile.steps.lo < 3 {
-            let span = raw.load.span();
-            return Err(source.at(
-                span.start..span.start,
-                "[simulator] steps must be at least 3 (system, user and assistant steps)",
-                Some("e.g. steps = \"3..6\"".into()),
-            ));
-        }
-    }
-    Ok(SimulatorSettings {
+    SimulatorSettings {
         seed: sim.seed.unwrap_or(0),
         default_profile,
         models,
-    })
+    }
 }
 
 fn overlay(base: &Profile, over: &RawProfile) -> Profile {
@@ -529,23 +579,41 @@ fn overlay(base: &Profile, over: &RawProfile) -> Profile {
 }
 
 /// A TOML table as JSON, unchanged but for dates and times, which become RFC 3339 strings.
-pub fn toml_table_to_json(table: &toml::Table) -> Map<String, Value> {
+/// NaN and infinities have no JSON form and are refused.
+pub fn toml_table_to_json(table: &toml::Table) -> Result<Map<String, Value>, String> {
     table
         .iter()
-        .map(|(k, v)| (k.clone(), toml_to_json(v)))
+        .map(|(k, v)| Ok((k.clone(), toml_to_json(v)?)))
         .collect()
 }
 
-fn toml_to_json(value: &toml::Value) -> Value {
-    match value {
+fn toml_to_json(value: &toml::Value) -> Result<Value, String> {
+    Ok(match value {
         toml::Value::String(s) => Value::String(s.clone()),
         toml::Value::Integer(i) => Value::from(*i),
-        toml::Value::Float(f) => {
-            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
-        }
+        toml::Value::Float(f) => Value::Number(
+            serde_json::Number::from_f64(*f)
+                .ok_or_else(|| format!("{f} has no JSON form; use a finite number"))?,
+        ),
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(items) => Value::Array(items.iter().map(toml_to_json).collect()),
-        toml::Value::Table(table) => Value::Object(toml_table_to_json(table)),
+        toml::Value::Array(items) => {
+            Value::Array(items.iter().map(toml_to_json).collect::<Result<_, _>>()?)
+        }
+        toml::Value::Table(table) => Value::Object(toml_table_to_json(table)?),
+    })
+}
+
+/// Create-body fields the run sets itself: overriding them would hide an agent from teardown
+/// (another name prefix, another team).
+const RUN_OWNED_CREATE_FIELDS: [&str; 3] = ["name", "teamId", "makeConnectionId"];
+
+fn check_create_extra(fields: &Map<String, Value>) -> Result<(), (String, String)> {
+    match RUN_OWNED_CREATE_FIELDS.iter().find(|key| fields.contains_key(**key)) {
+        Some(key) => Err((
+            format!("the body sets `{key}`, which the run sets itself"),
+            "remove it: agents are named agentload-<run id>-..., in the target's team, with target.make_connection_id, so teardown finds every one".to_owned(),
+        )),
+        None => Ok(()),
     }
 }

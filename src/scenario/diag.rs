@@ -98,13 +98,23 @@ impl<'a> Source<'a> {
         help: Option<String>,
     ) -> Diagnostic {
         let (line, col) = line_col(self.text, span.start);
+        let key = self.key_at(&span);
+        // Lines under [target] may hold credentials (a URL with a password, a misplaced token):
+        // never echo them.
+        let secret_prone = key
+            .as_deref()
+            .is_some_and(|k| k == "target" || k.starts_with("target."));
         Diagnostic {
             origin: self.origin.to_owned(),
             position: Some((line, col)),
-            key: self.key_at(&span),
+            snippet: if secret_prone {
+                None
+            } else {
+                snippet(self.text, line, col)
+            },
+            key,
             message: message.into(),
             help,
-            snippet: snippet(self.text, line, col),
         }
     }
 

@@ -19,7 +19,7 @@ pub struct RawScenario {
     #[serde(default)]
     pub agents: Vec<Spanned<RawAgent>>,
     pub load: Spanned<RawLoad>,
-    pub mix: Vec<Spanned<RawMix>>,
+    pub mix: Spanned<Vec<Spanned<RawMix>>>,
     #[serde(default)]
     pub thresholds: BTreeMap<Spanned<String>, Spanned<String>>,
     pub simulator: Option<RawSimulator>,
@@ -153,7 +153,7 @@ pub struct RawSimulator {
     pub seed: Option<u64>,
     pub ttfs: Option<DurationSpread>,
     pub step_gap: Option<DurationSpread>,
-    pub steps: Option<CountSpread>,
+    pub steps: Option<StepsSpread>,
     pub run_time: Option<DurationSpread>,
     #[serde(default)]
     pub models: BTreeMap<String, RawProfile>,
@@ -164,6 +164,39 @@ pub struct RawSimulator {
 pub struct RawProfile {
     pub ttfs: Option<DurationSpread>,
     pub step_gap: Option<DurationSpread>,
-    pub steps: Option<CountSpread>,
+    pub steps: Option<StepsSpread>,
     pub run_time: Option<DurationSpread>,
+}
+
+/// Steps per simulated stream: a count or range of at least 3 (system, user and assistant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepsSpread(pub crate::scenario::units::Spread<u32>);
+
+impl<'de> Deserialize<'de> for StepsSpread {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let CountSpread(spread) = CountSpread::deserialize(deserializer)?;
+        if spread.lo < 3 {
+            return Err(serde::de::Error::custom(
+                "a stream has at least 3 steps (system, user and assistant); write e.g. steps = \"3..6\"",
+            ));
+        }
+        Ok(StepsSpread(spread))
+    }
+}
+
+impl MixOp {
+    /// The endpoints an iteration of this op calls, so thresholds can be checked against the mix.
+    pub fn endpoints(self) -> &'static [crate::api::Op] {
+        use crate::api::Op;
+        match self {
+            MixOp::List => &[Op::List],
+            MixOp::Get => &[Op::Get],
+            MixOp::Create => &[Op::Create],
+            MixOp::Patch => &[Op::Patch],
+            MixOp::Delete => &[Op::Create, Op::Delete],
+            MixOp::Lifecycle => &[Op::Create, Op::Get, Op::Patch, Op::Delete],
+            MixOp::Run => &[Op::Run],
+            MixOp::RunStream => &[Op::RunStream],
+        }
+    }
 }

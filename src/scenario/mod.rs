@@ -1,9 +1,6 @@
 //! Scenario files: reading, parsing and checking them into a [`Plan`], with errors that name the
 //! file, line, column and key, and the command-line overrides applied on top.
 
-// Diagnostics are built once, on the error path of reading a file; their size does not matter.
-#![allow(clippy::result_large_err)]
-
 pub mod check;
 pub mod diag;
 pub mod file;
@@ -117,11 +114,11 @@ impl Plan {
             let Pacing::Closed { vus: v, .. } = &mut self.load.pacing;
             *v = vus;
         }
-        if overrides.duration.is_some() || overrides.iterations.is_some() {
-            self.load.stop = Stop {
-                duration: overrides.duration,
-                iterations: overrides.iterations,
-            };
+        if let Some(duration) = overrides.duration {
+            self.load.stop.duration = Some(duration);
+        }
+        if let Some(iterations) = overrides.iterations {
+            self.load.stop.iterations = Some(iterations);
         }
         if self.target.base_url.is_some() {
             if self.target.team_id.is_none() {

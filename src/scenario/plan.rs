@@ -232,7 +232,7 @@ impl fmt::Display for Plan {
                 )?,
             }
         }
-        let total: u32 = self.mix.iter().map(|m| m.weight).sum();
+        let total: u64 = self.mix.iter().map(|m| u64::from(m.weight)).sum();
         writeln!(f, "mix")?;
         for entry in &self.mix {
             let agent = match entry.agents {
@@ -245,7 +245,7 @@ impl fmt::Display for Plan {
                 "  {:<11} weight {:>3} ({:>5.1}%){agent}",
                 entry.op.name(),
                 entry.weight,
-                100.0 * f64::from(entry.weight) / f64::from(total.max(1))
+                100.0 * f64::from(entry.weight) / total.max(1) as f64
             )?;
         }
         if !self.thresholds.is_empty() {

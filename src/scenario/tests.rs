@@ -224,7 +224,7 @@ fn overrides_replace_the_file_and_real_targets_need_ids() {
     assert_eq!(
         plan.load.stop,
         Stop {
-            duration: None,
+            duration: Some(Duration::from_secs(10)),
             iterations: Some(40)
         }
     );
@@ -266,4 +266,87 @@ fn overrides_replace_the_file_and_real_targets_need_ids() {
     .unwrap_err();
     assert!(e.message.contains("credentials"), "{e}");
     assert!(!e.to_string().contains("pw@"), "{e}");
+}
+
+#[test]
+fn thresholds_that_can_never_be_measured_are_refused() {
+    let e = error(&format!(
+        "{MINIMAL}\n[thresholds]\n\"run.latency.p95\" = \"< 1s\"\n"
+    ));
+    assert!(e.message.contains("the mix never sends `run`"), "{e}");
+    assert_eq!(e.key.as_deref(), Some("thresholds.run.latency.p95"));
+    let e = error(&format!(
+        "{MINIMAL}\n[thresholds]\n\"run_stream.server_time.p95\" = \"< 1s\"\n"
+    ));
+    assert!(
+        e.message.contains("`run_stream` has no `server_time`"),
+        "{e}"
+    );
+    let lifecycle = MINIMAL.replace("op = \"run_stream\"", "op = \"lifecycle\"");
+    parse_text(&format!(
+        "{lifecycle}\n[thresholds]\n\"patch.latency.p95\" = \"< 1s\"\n\"errors.rate\" = \"< 1%\"\n"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn create_bodies_cannot_hide_agents_from_teardown() {
+    let e = error(&MINIMAL.replace(
+        "op = \"run_stream\"",
+        "op = \"create\"\nbody = { name = \"mine\" }",
+    ));
+    assert!(e.message.contains("sets `name`"), "{e}");
+    let agent = MINIMAL.replace(
+        "system_prompt = \"Answer in one sentence.\"",
+        "system_prompt = \"x\"\nbody = { teamId = 9 }",
+    );
+    let e = error(&agent);
+    assert!(e.message.contains("sets `teamId`"), "{e}");
+    let ok = MINIMAL.replace(
+        "op = \"run_stream\"",
+        "op = \"lifecycle\"\nbody = { llmConfig = { maxTokens = 5 } }",
+    );
+    parse_text(&ok).unwrap();
+}
+
+#[test]
+fn values_without_a_json_form_are_refused() {
+    let e = error(&MINIMAL.replace(
+        "op = \"run_stream\"",
+        "op = \"run_stream\"\nbody = { messages = [1], temperature = nan }",
+    ));
+    assert!(e.message.contains("no JSON form"), "{e}");
+    assert_eq!(e.key.as_deref(), Some("mix[0].body"));
+}
+
+#[test]
+fn empty_mixes_and_short_simulated_streams_point_at_their_keys() {
+    let e = error("mix = []\n[load]\nvus = 1\niterations = 1\n");
+    assert_eq!(e.key.as_deref(), Some("mix"));
+    assert_eq!(e.position, Some((1, 7)));
+    let e = error(&format!(
+        "{MINIMAL}\n[simulator.models.m]\nsteps = \"2..4\"\n"
+    ));
+    assert_eq!(e.key.as_deref(), Some("simulator.models.m.steps"));
+    assert!(e.message.contains("at least 3 steps"), "{e}");
+}
+
+#[test]
+fn lines_under_target_are_never_echoed() {
+    let e = error(&format!("[target]\ntoken = \"s3cret-value\"\n{MINIMAL}"));
+    assert_eq!(e.key.as_deref(), Some("target.token"));
+    assert!(e.snippet.is_none());
+    assert!(!e.to_string().contains("s3cret-value"), "{e}");
+    let e = error(&format!(
+        "[target]\nbase_url = \"https://user:s3cret@eu1.make.com:99999/api/v2\"\n{MINIMAL}"
+    ));
+    assert!(!e.to_string().contains("s3cret"), "{e}");
+    let mut plan = parse_text(MINIMAL).unwrap();
+    let e = plan
+        .apply(&Overrides {
+            target: Some("https://user:s3cret@eu1.make.com:99999/x".into()),
+            ..Overrides::default()
+        })
+        .unwrap_err();
+    assert!(!e.to_string().contains("s3cret"), "{e}");
 }

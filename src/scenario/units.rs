@@ -8,7 +8,10 @@ use rand::{Rng, RngExt};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-/// Parses a duration with a unit: `500ms`, `30s`, `2m`, `1h 30m`.
+/// The longest duration accepted anywhere: long soaks fit, arithmetic on instants cannot overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Parses a duration with a unit: `500ms`, `30s`, `2m`, `1h 30m`; at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
@@ -16,9 +19,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "empty duration; write a number with a unit, e.g. \"500ms\", \"30s\" or \"2m\"".into(),
         );
     }
-    humantime::parse_duration(text).map_err(|err| {
+    let duration = humantime::parse_duration(text).map_err(|err| {
         format!("invalid duration {text:?} ({err}); write a number with a unit, e.g. \"500ms\", \"30s\" or \"2m\"")
-    })
+    })?;
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "{text:?} is longer than the longest duration supported, 30 days"
+        ));
+    }
+    Ok(duration)
 }
 
 /// A value drawn uniformly from `lo..=hi` each time it is used; `lo == hi` is a fixed value.
@@ -205,6 +214,9 @@ mod tests {
         assert!(parse_duration("30").unwrap_err().contains("\"500ms\""));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("30days").is_ok());
+        assert!(parse_duration("31days").unwrap_err().contains("30 days"));
+        assert!(parse_duration("500000000000y").is_err());
     }
 
     #[test]

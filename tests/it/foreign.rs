@@ -26,7 +26,10 @@ struct Foreign {
     agents: Mutex<HashMap<String, Value>>,
     violations: Mutex<Vec<String>>,
     next: AtomicU64,
+    /// Answer runs with a 500 that repeats the Authorization header.
     echo_token_on_run: bool,
+    /// Answer creates with a 401 that repeats the Authorization header.
+    echo_token_on_create: bool,
 }
 
 impl Foreign {
@@ -107,6 +110,10 @@ async fn handle(
             let agents: Vec<Value> = state.agents.lock().unwrap().values().cloned().collect();
             json_response(StatusCode::OK, Value::Array(agents))
         }
+        ("POST", ["ai-agents", "v1", "agents"]) if state.echo_token_on_create => error(
+            StatusCode::UNAUTHORIZED,
+            &format!("Invalid token in header Authorization: {auth}"),
+        ),
         ("POST", ["ai-agents", "v1", "agents"]) => {
             let Some(body) = json_body() else {
                 return error(StatusCode::BAD_REQUEST, "bad body");
@@ -278,15 +285,19 @@ struct ForeignServer {
 }
 
 fn start(echo_token_on_run: bool) -> ForeignServer {
+    start_with(Foreign {
+        echo_token_on_run,
+        ..Foreign::default()
+    })
+}
+
+fn start_with(foreign: Foreign) -> ForeignServer {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let state = Arc::new(Foreign {
-        echo_token_on_run,
-        ..Foreign::default()
-    });
+    let state = Arc::new(foreign);
     let app = axum::Router::new()
         .fallback(handle)
         .with_state(state.clone());
@@ -392,4 +403,20 @@ fn a_token_echoed_by_the_server_is_redacted_from_every_output() {
     assert!(!everything.contains(TOKEN), "the token leaked");
     assert!(text(&output.stdout).contains("[redacted]"));
     assert_eq!(server.state.agents.lock().unwrap().len(), 0);
+}
+
+#[test]
+fn a_token_echoed_at_setup_is_redacted_from_the_error() {
+    let server = start_with(Foreign {
+        echo_token_on_create: true,
+        ..Foreign::default()
+    });
+    let (output, summary) = run_against(&server, &one_op("get", None, 2, 1));
+    assert_code(&output, 2);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("failed: http_401") && stderr.contains("Token [redacted]"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TOKEN) && !summary.to_string().contains(TOKEN));
 }

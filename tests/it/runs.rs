@@ -380,3 +380,43 @@ fn the_embedded_simulator_runs_a_scenario_without_a_target() {
     );
     assert!(text(&output.stderr).contains("embedded simulator"));
 }
+
+#[test]
+fn a_spent_iteration_budget_lets_slow_iterations_finish() {
+    let mut profile = fast_profile();
+    profile.run_time = agentload::scenario::units::Spread {
+        lo: std::time::Duration::from_millis(100),
+        hi: std::time::Duration::from_millis(1200),
+    };
+    let sim = Sim::start(profile);
+    let dir = tempfile::tempdir().unwrap();
+    let text_ =
+        one_op("run", None, 8, 4).replace("iterations = 8", "iterations = 8\ngrace = \"50ms\"");
+    let path = scenario(dir.path(), "b.toml", &text_);
+    let out = dir.path().join("out");
+    assert_code(&sim.run(&path, &out, &[]), 0);
+    let summary = summary(&out);
+    assert_eq!(count(&op(&summary, "run")["requests"]), 8);
+    assert_eq!(
+        count(&op(&summary, "run")["errors"]),
+        0,
+        "grace is for the end of a duration, not of a budget"
+    );
+}
+
+#[test]
+fn validate_makes_the_checks_run_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text_ = one_op("get", None, 1, 1).replace(
+        "[target]\n",
+        "[target]\nbase_url = \"http://127.0.0.1:9/api/v2\"\n",
+    );
+    let path = scenario(dir.path(), "nt.toml", &text_);
+    let output = agentload().arg("validate").arg(&path).output().unwrap();
+    assert_code(&output, 2);
+    assert!(
+        text(&output.stderr).contains("needs a team id"),
+        "{}",
+        text(&output.stderr)
+    );
+}
