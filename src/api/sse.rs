@@ -909,6 +909,11 @@ mod tests {
         let Ok((cut_off, ..)) = whole.end else {
             return;
         };
+        if !stream.is_empty() && stream.len() < BOM.len() && BOM.starts_with(stream) {
+            // Held-back bytes of a mark that the extension turns into content, which may then
+            // exceed a tiny limit; `finish_reports_and_discards_incomplete_event` covers these.
+            return;
+        }
         // "\n\n": the first ends a partial line (or is the LF of a pending CR), the second is
         // blank for certain.
         let extended = outcome(max_event_bytes, [stream, b"\n\n".as_slice()]);

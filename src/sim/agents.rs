@@ -34,7 +34,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let map = body::object(&bytes)?;
     let name = body::required_string(&map, "name", 1)?;
-    body::required_number(&map, "teamId")?;
+    body::required_positive_number(&map, "teamId")?;
     let make_connection_id = body::required_number(&map, "makeConnectionId")?;
     let default_model = body::required_string(&map, "defaultModel", 0)?;
     let system_prompt = body::required_string(&map, "systemPrompt", 1)?;

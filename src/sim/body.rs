@@ -58,6 +58,18 @@ pub fn required_number(map: &Map<String, Value>, field: &str) -> Result<Number, 
     }
 }
 
+/// A number field that must be present and greater than 0.
+pub fn required_positive_number(map: &Map<String, Value>, field: &str) -> Result<Number, ApiError> {
+    match map.get(field) {
+        Some(Value::Number(number)) if number.as_f64().is_some_and(|n| n > 0.0) => {
+            Ok(number.clone())
+        }
+        _ => Err(ApiError::bad_request(format!(
+            "Field {field} is required and must be a number greater than 0"
+        ))),
+    }
+}
+
 /// A field that may be absent (or null), and is an object if not.
 pub fn optional_object<'a>(
     map: &'a Map<String, Value>,
@@ -116,6 +128,23 @@ mod tests {
                 .detail
                 .contains("name")
         );
+        let positive = map(json!({"a": 7, "b": 0.5, "zero": 0, "neg": -1, "negf": -0.5, "s": "7"}));
+        assert_eq!(
+            required_positive_number(&positive, "a").unwrap(),
+            Number::from(7)
+        );
+        assert_eq!(
+            required_positive_number(&positive, "b").unwrap(),
+            Number::from_f64(0.5).unwrap()
+        );
+        for field in ["zero", "neg", "negf", "s", "missing"] {
+            assert_eq!(
+                required_positive_number(&positive, field)
+                    .unwrap_err()
+                    .detail,
+                format!("Field {field} is required and must be a number greater than 0")
+            );
+        }
         assert_eq!(
             optional_object(&body, "cfg").unwrap_err().detail,
             "Field cfg must be an object"

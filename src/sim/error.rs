@@ -1,10 +1,20 @@
 //! The documented error body (`{"detail","message","code":"SC<status>"}`), so every failure the
-//! simulator returns, including unknown routes, looks like one from the real API.
+//! simulator returns, including unknown routes and axum's own rejections, looks like one from the
+//! real API.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// Most bytes of a rejection's text body read to build the replacement's `detail`.
+const MAX_REJECTION_BYTES: usize = 4096;
+
+/// Most characters of a rejection's text kept in the replacement's `detail`.
+const MAX_DETAIL_CHARS: usize = 200;
 
 /// A failed request: a status and the human-readable detail carried in the error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,4 +84,102 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+/// Middleware: a response with status 400 or above whose content type is not JSON (axum's own
+/// rejections, such as 413 for a body over the size limit or 400 for a path that is not valid
+/// UTF-8, answer in `text/plain`) is replaced by the documented error body with the same status
+/// and headers, its `detail` taken from the original text.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_REJECTION_BYTES)
+        .await
+        .unwrap_or_default();
+    let detail = short_detail(&String::from_utf8_lossy(&text))
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned());
+    let (replacement, body) = ApiError::new(status, detail).into_response().into_parts();
+    // Headers describing the old body go; the rest (`allow` on a 405, say) stay.
+    for name in replacement.headers.keys() {
+        parts.headers.remove(name);
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.extend(replacement.headers);
+    Response::from_parts(parts, body)
+}
+
+/// The content type is JSON: `application/json` or a `+json` type, parameters aside.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+/// A rejection's text, whitespace collapsed and cut to [`MAX_DETAIL_CHARS`]; `None` when empty.
+fn short_detail(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    let joined = words.join(" ");
+    if joined.chars().count() <= MAX_DETAIL_CHARS {
+        return Some(joined);
+    }
+    let mut cut: String = joined.chars().take(MAX_DETAIL_CHARS - 1).collect();
+    cut.push('…');
+    Some(cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn content_type(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        for json in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+        ] {
+            assert!(is_json(&content_type(json)), "{json}");
+        }
+        for other in [
+            "text/plain; charset=utf-8",
+            "text/json-ish",
+            "application/jsonl",
+        ] {
+            assert!(!is_json(&content_type(other)), "{other}");
+        }
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn details_are_short_single_lines() {
+        assert_eq!(short_detail(" \n "), None);
+        assert_eq!(
+            short_detail("Failed to buffer the request body:\n  length limit exceeded\n"),
+            Some("Failed to buffer the request body: length limit exceeded".to_owned())
+        );
+        let long = short_detail(&"é".repeat(500)).unwrap();
+        assert_eq!(long.chars().count(), MAX_DETAIL_CHARS);
+        assert!(long.ends_with('…'));
+        assert_eq!(
+            short_detail(&"x".repeat(MAX_DETAIL_CHARS)).unwrap().len(),
+            MAX_DETAIL_CHARS
+        );
+    }
 }

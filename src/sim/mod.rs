@@ -33,7 +33,7 @@ use uuid::Uuid;
 pub use config::{Profile, SimConfig};
 pub use server::SimServer;
 
-use error::{method_not_allowed, unknown_route};
+use error::{json_errors, method_not_allowed, unknown_route};
 use store::Store;
 
 /// The simulator's shared state: configuration, the store and the request counter.
@@ -97,6 +97,7 @@ fn new_uuid(rng: &mut SmallRng) -> Uuid {
 }
 
 /// The simulator's routes, under `/api/v2` and at the root; anything else is a 404 error body.
+/// Every error, axum's own rejections included, answers with the documented JSON error body.
 pub fn app(state: Arc<SimState>) -> Router {
     let api = Router::new()
         .route(
@@ -124,6 +125,7 @@ pub fn app(state: Arc<SimState>) -> Router {
         .nest("/api/v2", api.clone())
         .merge(api)
         .fallback(unknown_route)
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
 }

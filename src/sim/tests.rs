@@ -409,6 +409,10 @@ async fn invalid_bodies_are_400_naming_the_field() {
     let cases = [
         ("name", json!("")),
         ("teamId", json!("7")),
+        ("teamId", json!(0)),
+        ("teamId", json!(-7)),
+        ("teamId", json!(-0.5)),
+        ("teamId", Value::Null),
         ("makeConnectionId", Value::Null),
         ("defaultModel", json!(4)),
         ("systemPrompt", json!("")),
@@ -490,6 +494,78 @@ async fn invalid_bodies_are_400_naming_the_field() {
                 .contains("role")
         );
     }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn axum_rejections_answer_with_the_error_body() {
+    let server = start(12, fixed_profile()).await;
+    let client = Client::new(&server);
+
+    // Over axum's default 2 MB body limit: 413, whether the length is declared or not.
+    let mut big = create_body("big");
+    big["systemPrompt"] = json!("x".repeat(3 << 20));
+    let response = client
+        .req(Method::POST, "")
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    let detail = assert_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert!(detail.contains("length limit exceeded"), "{detail}");
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big
+        .to_string()
+        .into_bytes()
+        .chunks(64 << 10)
+        .map(|chunk| Ok(chunk.to_vec()))
+        .collect();
+    let streamed = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
+    let response = client
+        .req(Method::POST, "")
+        .header("content-type", "application/json")
+        .body(streamed)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(server.state.agent_count(), 0);
+
+    // A path segment that is not UTF-8: 400, under /api/v2 and at the root.
+    for path in ["/%FF", "/%FF/run", "/%FF/run/stream"] {
+        let method = if path.ends_with("/%FF") {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        let response = client
+            .req(method, path)
+            .json(&run_body("hi"))
+            .send()
+            .await
+            .unwrap();
+        let detail = assert_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(!detail.is_empty(), "{path}");
+    }
+    let root = format!(
+        "http://{}/ai-agents/v1/agents/%FF?teamId={TEAM}",
+        server.addr
+    );
+    let response = client
+        .http
+        .get(root)
+        .header("Authorization", format!("Token {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST).await;
+
+    // The ordinary error bodies and successes pass through untouched.
+    assert_error(
+        client.req(Method::GET, "/missing").send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    client.create("small").await;
     server.shutdown().await;
 }
 
