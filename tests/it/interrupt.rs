@@ -23,19 +23,7 @@ fn an_interrupt_writes_the_report_and_deletes_every_agent() {
         + "\n[[mix]]\nop = \"create\"\n";
     let path = scenario(dir.path(), "i.toml", &text_);
     let out = dir.path().join("out");
-    let mut child = agentload()
-        .args([
-            "run",
-            path.to_str().unwrap(),
-            "--quiet",
-            "--target",
-            &sim.base_url(),
-            "--team-id",
-            "1",
-            "--out",
-        ])
-        .arg(&out)
-        .env("MAKE_API_TOKEN", TOKEN)
+    let mut child = run_command(&path, &out, &sim.base_url(), TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

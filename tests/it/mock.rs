@@ -47,19 +47,7 @@ fn mock_serves_the_api_that_run_drives() {
         &(one_op("run_stream", None, 4, 2) + "[[mix]]\nop = \"lifecycle\"\n"),
     );
     let out = dir.path().join("out");
-    let output = agentload()
-        .args([
-            "run",
-            path.to_str().unwrap(),
-            "--quiet",
-            "--target",
-            &url,
-            "--team-id",
-            "3",
-            "--out",
-        ])
-        .arg(&out)
-        .env("MAKE_API_TOKEN", "mock-token")
+    let output = run_command(&path, &out, &url, "mock-token")
         .output()
         .unwrap();
     let _ = mock.kill();

@@ -237,19 +237,7 @@ fn a_wrong_token_fails_setup_with_exit_2_and_still_writes_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), "w.toml", &one_op("get", None, 4, 1));
     let out = dir.path().join("out");
-    let output = agentload()
-        .args([
-            "run",
-            path.to_str().unwrap(),
-            "--quiet",
-            "--target",
-            &sim.base_url(),
-            "--team-id",
-            "1",
-            "--out",
-        ])
-        .arg(&out)
-        .env("MAKE_API_TOKEN", "not-the-token")
+    let output = run_command(&path, &out, &sim.base_url(), "not-the-token")
         .output()
         .unwrap();
     assert_code(&output, 2);

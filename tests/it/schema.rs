@@ -57,19 +57,7 @@ fn an_interrupted_or_failed_setup_summary_validates_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = scenario(dir.path(), "s.toml", &one_op("get", None, 3, 1));
     let out = dir.path().join("out");
-    let output = agentload()
-        .args([
-            "run",
-            path.to_str().unwrap(),
-            "--quiet",
-            "--target",
-            &sim.base_url(),
-            "--team-id",
-            "1",
-            "--out",
-        ])
-        .arg(&out)
-        .env("MAKE_API_TOKEN", "wrong")
+    let output = run_command(&path, &out, &sim.base_url(), "wrong")
         .output()
         .unwrap();
     assert_code(&output, 2);

@@ -20,6 +20,25 @@ pub fn agentload() -> Command {
     command
 }
 
+/// `agentload run SCENARIO --quiet --target URL --team-id 1 --out OUT`, `token` in MAKE_API_TOKEN.
+pub fn run_command(scenario: &Path, out: &Path, target: &str, token: &str) -> Command {
+    let mut command = agentload();
+    command
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--quiet",
+            "--target",
+            target,
+            "--team-id",
+            "1",
+            "--out",
+        ])
+        .arg(out)
+        .env("MAKE_API_TOKEN", token);
+    command
+}
+
 /// A simulator profile fast enough for tests: every run well under 100 ms.
 pub fn fast_profile() -> Profile {
     let ms = Duration::from_millis;
@@ -77,22 +96,10 @@ impl Sim {
 
     /// `agentload run` against this simulator, with its token in the environment.
     pub fn run(&self, scenario: &Path, out: &Path, extra: &[&str]) -> Output {
-        let mut command = agentload();
-        command
-            .args([
-                "run",
-                scenario.to_str().unwrap(),
-                "--quiet",
-                "--target",
-                &self.base_url(),
-                "--team-id",
-                "1",
-            ])
-            .arg("--out")
-            .arg(out)
+        run_command(scenario, out, &self.base_url(), TOKEN)
             .args(extra)
-            .env("MAKE_API_TOKEN", TOKEN);
-        command.output().unwrap()
+            .output()
+            .unwrap()
     }
 }
 
