@@ -78,10 +78,13 @@ fn ordered(summary: &Summary) -> impl Iterator<Item = (&'static str, &OpSummary)
 
 fn table<'a>(out: &mut String, label: &str, rows: impl Iterator<Item = (String, &'a OpSummary)>) {
     let mut rows: Vec<(String, &OpSummary)> = rows.collect();
+    // Grouped by agent (for `agent:op` rows), ops in the API's order within each group.
     rows.sort_by_key(|(name, _)| {
-        let op = name.rsplit(':').next().unwrap_or(name);
-        let rank = Op::from_name(op).map_or(usize::MAX, Op::index);
-        (name.split(':').next().unwrap_or("").to_owned(), rank)
+        let (group, op) = name.rsplit_once(':').unwrap_or(("", name));
+        (
+            group.to_owned(),
+            Op::from_name(op).map_or(usize::MAX, Op::index),
+        )
     });
     let width = rows
         .iter()
@@ -132,4 +135,107 @@ fn truncate(text: &str, max: usize) -> String {
 fn trim_number(value: f64) -> String {
     let text = format!("{value:.4}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::api::{ErrorClass, Failure};
+    use crate::metrics::summary::{LoadSummary, RunInfo};
+    use crate::metrics::threshold::Threshold;
+    use crate::metrics::{Recorder, Sample, Timeline};
+
+    fn summary() -> Summary {
+        let mut recorder = Recorder::new(2);
+        let now = Instant::now();
+        for (op, variant, ms) in [
+            (Op::RunStream, 0, 200),
+            (Op::List, 0, 3),
+            (Op::Get, 1, 4),
+            (Op::Create, 1, 5),
+        ] {
+            let mut timeline = Timeline::starting(now, now);
+            timeline.end = now + Duration::from_millis(ms);
+            let variant = (op != Op::List).then_some(variant);
+            let mut sample = Sample::new(op, variant, timeline, Ok(()));
+            if op == Op::RunStream {
+                sample.timeline.first_step = Some(now + Duration::from_millis(120));
+            }
+            recorder.record(&sample);
+        }
+        let failure = Failure::new(
+            ErrorClass::Http(429),
+            "429 Too Many Requests: slow down (SC429)",
+        );
+        recorder.record(&Sample::new(
+            Op::Get,
+            Some(1),
+            Timeline::starting(now, now),
+            Err(failure),
+        ));
+        let info = RunInfo {
+            scenario: "t".into(),
+            run_id: "r".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_s: 2.0,
+            target: "http://127.0.0.1:1/api/v2".into(),
+            load: LoadSummary {
+                model: "closed".into(),
+                target_rate: None,
+                achieved_rate: 2.5,
+                iterations: 5,
+                dropped_iterations: 0,
+                max_in_flight: None,
+                vus: Some(2),
+            },
+        };
+        let thresholds = [Threshold::parse("errors.rate", "< 1%").unwrap()];
+        Summary::build(
+            info,
+            &recorder,
+            &["a".to_owned(), "b".to_owned()],
+            &thresholds,
+        )
+    }
+
+    #[test]
+    fn ops_come_in_the_apis_order_with_errors_and_thresholds() {
+        let text = render(&summary());
+        let order: Vec<&str> = text
+            .lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|word| Op::from_name(word).is_some() || word.contains(':'))
+            .collect();
+        // The op table, the agent:op table (header first), then the error rows.
+        let expected = [
+            "list",
+            "create",
+            "get",
+            "run_stream",
+            "agent:op",
+            "a:run_stream",
+            "b:create",
+            "b:get",
+            "get",
+        ];
+        assert_eq!(order, expected);
+        assert!(
+            text.contains(
+                "get         http_429                  1  429 Too Many Requests: slow down (SC429)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("FAIL errors.rate < 1%  (actual 0.2)"),
+            "{text}"
+        );
+        let stream = text.lines().find(|l| l.starts_with("run_stream")).unwrap();
+        // 120 ms reads 120.1: HdrHistogram's highest equivalent value at 3 significant digits.
+        assert!(
+            stream.contains("   120.1"),
+            "ttfs p50 in the stream row: {stream}"
+        );
+    }
 }
