@@ -180,14 +180,9 @@ impl Summary {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::{Duration, Instant};
-
-    use super::*;
-    use crate::api::{ErrorClass, Failure};
-    use crate::metrics::{Sample, Timeline};
-
-    fn info() -> RunInfo {
+impl RunInfo {
+    /// A plausible closed-model run of 4 iterations in 2 s, for tests of what is built on it.
+    pub fn for_tests() -> RunInfo {
         RunInfo {
             scenario: "t".into(),
             run_id: "r1".into(),
@@ -205,6 +200,15 @@ mod tests {
             },
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::api::{ErrorClass, Failure};
+    use crate::metrics::{Sample, Timeline};
 
     #[test]
     fn builds_ops_variants_errors_and_thresholds() {
@@ -227,7 +231,7 @@ mod tests {
             Threshold::parse("b:run.errors.rate", "< 1%").unwrap(),
         ];
         let names = ["a".to_owned(), "b".to_owned()];
-        let summary = Summary::build(info(), &recorder, &names, &thresholds);
+        let summary = Summary::build(RunInfo::for_tests(), &recorder, &names, &thresholds);
 
         assert_eq!(summary.ops["run"].requests, 3);
         assert_eq!(summary.ops["run"].errors, 1);

@@ -143,7 +143,7 @@ mod tests {
 
     use super::*;
     use crate::api::{ErrorClass, Failure};
-    use crate::metrics::summary::{LoadSummary, RunInfo};
+    use crate::metrics::summary::RunInfo;
     use crate::metrics::threshold::Threshold;
     use crate::metrics::{Recorder, Sample, Timeline};
 
@@ -175,25 +175,9 @@ mod tests {
             Timeline::starting(now, now),
             Err(failure),
         ));
-        let info = RunInfo {
-            scenario: "t".into(),
-            run_id: "r".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            duration_s: 2.0,
-            target: "http://127.0.0.1:1/api/v2".into(),
-            load: LoadSummary {
-                model: "closed".into(),
-                target_rate: None,
-                achieved_rate: 2.5,
-                iterations: 5,
-                dropped_iterations: 0,
-                max_in_flight: None,
-                vus: Some(2),
-            },
-        };
         let thresholds = [Threshold::parse("errors.rate", "< 1%").unwrap()];
         Summary::build(
-            info,
+            RunInfo::for_tests(),
             &recorder,
             &["a".to_owned(), "b".to_owned()],
             &thresholds,
