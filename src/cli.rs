@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::scenario::Overrides;
+use crate::scenario::units::Rate;
 use crate::scenario::units::{Spread, parse_duration};
+use crate::scenario::{Arrival, MixOp, Overrides};
 
 /// Load-testing and benchmarking for the AI Agents API.
 #[derive(Debug, Parser)]
@@ -26,12 +27,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a scenario and write its report.
+    /// Run a scenario (or a run given by flags alone) and write its report.
     #[command(after_help = "Examples:\n  \
         agentload run scenarios/smoke.toml\n  \
         agentload run scenarios/smoke.toml --vus 16 --duration 1m --out reports/trial\n  \
-        MAKE_API_TOKEN=... agentload run scenarios/smoke.toml --target https://eu1.make.com/api/v2 --team-id 123 --make-connection-id 456\n\n\
+        agentload run scenarios/ramp.toml --rate 50/s --arrival poisson --warmup 10s\n  \
+        agentload run --op run_stream:3 --op get --rate 20/s --duration 30s      # no file: the embedded simulator\n  \
+        MAKE_API_TOKEN=... agentload run --target https://eu1.make.com/api/v2 --team-id 123 \\\n      \
+        --op get --agent-id 4ebb9c59-ab75-41d5-8146-7407ce71f484 --rate 50/s --duration 10s\n\n\
         Without --target and without base_url in the file, the run goes to the embedded simulator.\n\
+        Flags replace the file's values; --rate makes the load open (arrivals at a rate), --vus closed.\n\
         The report folder is reports/<UTC timestamp>-<scenario>/ unless --out names one.")]
     Run(RunArgs),
     /// Check a scenario without sending anything, and print the plan it would run.
@@ -47,8 +52,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML); see scenarios/README.md.
-    pub scenario: PathBuf,
+    /// The scenario file (TOML); see scenarios/README.md. Without one, --op and the other flags
+    /// describe the whole run.
+    pub scenario: Option<PathBuf>,
     /// Base URL of the API, e.g. https://eu1.make.com/api/v2 (overrides target.base_url).
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
@@ -73,6 +79,34 @@ pub struct RunArgs {
     /// Iterations across all virtual users together (overrides load.iterations).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
+    /// An op to run, with an optional weight: list, get, create, patch, delete, lifecycle, run,
+    /// run_stream (repeatable; replaces the file's mix), e.g. --op run_stream:3.
+    #[arg(long = "op", value_name = "OP[:WEIGHT]", value_parser = op_flag, help_heading = "Load from flags")]
+    pub ops: Vec<(MixOp, u32)>,
+    /// An existing agent to use (repeatable; replaces the file's agents; never deleted).
+    #[arg(long = "agent-id", value_name = "ID", help_heading = "Load from flags")]
+    pub agent_ids: Vec<String>,
+    /// JSON body for the --op entries that take one (run ops need "messages").
+    #[arg(long, value_name = "JSON", value_parser = json_flag, help_heading = "Load from flags")]
+    pub body: Option<serde_json::Value>,
+    /// Open model at this constant rate, e.g. 50/s, 300/min (replaces the file's load shape).
+    #[arg(long, value_name = "R", value_parser = rate_flag, help_heading = "Load from flags")]
+    pub rate: Option<Rate>,
+    /// How open-model arrivals are spaced.
+    #[arg(long, value_name = "constant|poisson", value_parser = arrival_flag, help_heading = "Load from flags")]
+    pub arrival: Option<Arrival>,
+    /// Open model: iterations in flight at most (then queue or drop, per the file; default queue).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Load from flags")]
+    pub max_in_flight: Option<u32>,
+    /// A leading period left out of the summary, e.g. 10s.
+    #[arg(long, value_name = "D", value_parser = duration_flag, help_heading = "Load from flags")]
+    pub warmup: Option<Duration>,
+    /// Model of the temporary agent created when an op needs an agent and none is given.
+    #[arg(long, value_name = "NAME", help_heading = "Load from flags")]
+    pub model: Option<String>,
+    /// System prompt of that temporary agent.
+    #[arg(long, value_name = "TEXT", help_heading = "Load from flags")]
+    pub system_prompt: Option<String>,
     /// No progress line and no chatter; the summary and errors are still printed.
     #[arg(long, short)]
     pub quiet: bool,
@@ -120,6 +154,15 @@ impl RunArgs {
             vus: self.vus,
             duration: self.duration,
             iterations: self.iterations,
+            ops: self.ops.clone(),
+            agent_ids: self.agent_ids.clone(),
+            body: self.body.clone(),
+            rate: self.rate,
+            arrival: self.arrival,
+            max_in_flight: self.max_in_flight,
+            warmup: self.warmup,
+            model: self.model.clone(),
+            system_prompt: self.system_prompt.clone(),
         }
     }
 }
@@ -130,6 +173,45 @@ fn duration_flag(text: &str) -> Result<Duration, String> {
         return Err("must be longer than zero".into());
     }
     Ok(duration)
+}
+
+fn op_flag(text: &str) -> Result<(MixOp, u32), String> {
+    let (name, weight) = match text.split_once(':') {
+        Some((name, weight)) => {
+            let weight = weight
+                .parse::<u32>()
+                .ok()
+                .filter(|w| *w > 0)
+                .ok_or_else(|| format!("weight {weight:?} is not a whole number of 1 or more"))?;
+            (name, weight)
+        }
+        None => (text, 1),
+    };
+    let op = MixOp::from_name(name.trim()).ok_or_else(|| {
+        let names: Vec<&str> = MixOp::ALL.iter().map(|op| op.name()).collect();
+        format!("{name:?} is not an op; choose one of {}", names.join(", "))
+    })?;
+    Ok((op, weight))
+}
+
+fn json_flag(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|err| format!("not valid JSON: {err}"))
+}
+
+fn rate_flag(text: &str) -> Result<Rate, String> {
+    let rate = Rate::parse(text)?;
+    if rate.as_per_second() <= 0.0 {
+        return Err("the rate must be above zero".into());
+    }
+    Ok(rate)
+}
+
+fn arrival_flag(text: &str) -> Result<Arrival, String> {
+    match text {
+        "constant" => Ok(Arrival::Constant),
+        "poisson" => Ok(Arrival::Poisson),
+        _ => Err("choose constant or poisson".into()),
+    }
 }
 
 fn duration_spread_flag(text: &str) -> Result<Spread<Duration>, String> {
@@ -178,6 +260,36 @@ mod tests {
         assert_eq!(overrides.duration, Some(Duration::from_secs(120)));
         assert_eq!(overrides.iterations, Some(10));
         assert_eq!(overrides.team_id, Some(7));
+
+        let cli = Cli::try_parse_from([
+            "agentload",
+            "run",
+            "--op",
+            "run_stream:3",
+            "--op",
+            "get",
+            "--rate",
+            "300/min",
+            "--arrival",
+            "poisson",
+            "--body",
+            r#"{"messages":[{"role":"user","content":"hi"}]}"#,
+            "--warmup",
+            "5s",
+            "--duration",
+            "1m",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("run")
+        };
+        assert_eq!(args.scenario, None);
+        let overrides = args.overrides();
+        assert_eq!(overrides.ops, [(MixOp::RunStream, 3), (MixOp::Get, 1)]);
+        assert_eq!(overrides.rate.unwrap().as_per_second(), 5.0);
+        assert_eq!(overrides.arrival, Some(Arrival::Poisson));
+        assert_eq!(overrides.warmup, Some(Duration::from_secs(5)));
+        assert_eq!(overrides.body.unwrap()["messages"][0]["content"], "hi");
     }
 
     #[test]
@@ -188,6 +300,12 @@ mod tests {
             vec!["agentload", "run", "s.toml", "--duration", "0s"],
             vec!["agentload", "mock", "--steps", "2"],
             vec!["agentload", "mock", "--ttfs", "300ms..100ms"],
+            vec!["agentload", "run", "--op", "gett"],
+            vec!["agentload", "run", "--op", "get:0"],
+            vec!["agentload", "run", "--rate", "50"],
+            vec!["agentload", "run", "--rate", "0/s"],
+            vec!["agentload", "run", "--arrival", "bursty"],
+            vec!["agentload", "run", "--body", "{nope"],
         ] {
             let err = Cli::try_parse_from(&args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

@@ -105,13 +105,18 @@ pub fn validate(args: &ValidateArgs) -> Exit {
 
 /// `agentload run`
 pub fn run(args: &RunArgs) -> Exit {
-    let mut plan = match scenario::load(&args.scenario) {
+    let overrides = args.overrides();
+    let plan = match &args.scenario {
+        Some(path) => scenario::load(path).and_then(|mut plan| {
+            plan.apply(&overrides)?;
+            Ok(plan)
+        }),
+        None => scenario::Plan::from_flags(&overrides),
+    };
+    let plan = match plan {
         Ok(plan) => plan,
         Err(diagnostic) => return invalid(diagnostic),
     };
-    if let Err(diagnostic) = plan.apply(&args.overrides()) {
-        return invalid(diagnostic);
-    }
     let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),

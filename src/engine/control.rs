@@ -23,6 +23,7 @@ pub struct Control {
 #[derive(Debug, Default)]
 pub struct LiveCounters {
     pub iterations: AtomicU64,
+    pub dropped: AtomicU64,
     pub requests: AtomicU64,
     pub errors: AtomicU64,
     pub in_flight: AtomicI64,
@@ -55,9 +56,21 @@ impl Control {
         claimed
     }
 
+    /// Whether iterations remain in the budget (always, when there is none).
+    pub fn budget_left(&self) -> bool {
+        self.iteration_budget.load(Ordering::Acquire) > 0
+    }
+
     /// Stops at once: no new iterations, in-flight requests cancelled.
     pub fn interrupt(&self) {
         self.interrupted.store(true, Ordering::SeqCst);
+        self.stop.cancel();
+        self.abort.cancel();
+    }
+
+    /// Stops at once because the harness itself cannot go on (a thread would not start); not
+    /// an interrupt by the user.
+    pub fn interrupt_internally(&self) {
         self.stop.cancel();
         self.abort.cancel();
     }

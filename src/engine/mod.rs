@@ -1,20 +1,24 @@
-//! Running a plan: resolve the target, set up fixtures, drive the virtual users on worker
-//! threads until the stop condition, then tear down every agent the run created, also when the
-//! run is interrupted.
+//! Running a plan: resolve the target, set up fixtures, run the load phase on worker threads,
+//! then tear down every agent the run created, also when the run is interrupted, and build the
+//! summary.
 
+mod closed;
 pub mod control;
 pub mod fixtures;
+mod open;
 pub mod ops;
+pub mod pacer;
+mod phase;
 pub mod program;
 pub mod progress;
+pub mod schedule;
 pub mod target;
 pub mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
 
 pub use control::Control;
@@ -24,8 +28,8 @@ use program::Program;
 use crate::api::sse::SseDecoder;
 use crate::api::{ApiClient, ClientOptions, redact};
 use crate::metrics::Recorder;
-use crate::metrics::summary::{LoadSummary, RunInfo, Summary};
-use crate::scenario::{Diagnostic, Pacing, Plan};
+use crate::metrics::summary::{RunInfo, Summary};
+use crate::scenario::{Diagnostic, Plan};
 
 /// The longest one teardown request may take.
 const TEARDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
@@ -53,7 +57,6 @@ pub async fn run(
     quiet: bool,
 ) -> Result<RunOutput, Diagnostic> {
     let target = target::resolve(plan).await?;
-    let Pacing::Closed { vus, think_time } = plan.load.pacing.clone();
     let options = ClientOptions {
         base_url: target.base_url.clone(),
         team_id: plan.target.team_id(),
@@ -85,7 +88,7 @@ pub async fn run(
         result = fixtures::setup(&client, plan, &prefix, target.make_connection_id, &registry) => Some(result),
         _ = control.stop.cancelled() => None,
     };
-    let (recorder, duration_s, setup_error, problems) = match setup {
+    let (recorder, duration, setup_error, problems) = match setup {
         Some(Ok(agents)) => {
             let program = Arc::new(Program::new(
                 plan,
@@ -100,19 +103,24 @@ pub async fn run(
                 created_names: Arc::new(AtomicU64::new(0)),
                 client: options,
                 seed: plan.seed,
-                think_time,
                 variants: plan.fixtures.len(),
+                warmup_end: Instant::now(),
             };
-            let phase = drive(plan, vus, shared, quiet).await;
-            (phase.recorder, phase.duration_s, None, phase.problems)
+            let phase = phase::run(plan, shared, quiet).await;
+            (phase.recorder, phase.duration, None, phase.problems)
         }
         Some(Err(err)) => (
             Recorder::new(plan.fixtures.len()),
-            0.0,
+            Duration::ZERO,
             Some(err),
             Vec::new(),
         ),
-        None => (Recorder::new(plan.fixtures.len()), 0.0, None, Vec::new()),
+        None => (
+            Recorder::new(plan.fixtures.len()),
+            Duration::ZERO,
+            None,
+            Vec::new(),
+        ),
     };
 
     let sweep = plan.creates_agents();
@@ -143,26 +151,13 @@ pub async fn run(
         },
     };
 
-    let iterations = control.iterations();
     let info = RunInfo {
         scenario: plan.name.clone(),
         run_id: run_id.to_owned(),
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
-        duration_s: (duration_s * 1000.0).round() / 1000.0,
+        duration_s: (duration.as_secs_f64() * 1000.0).round() / 1000.0,
         target: target.base_url.clone(),
-        load: LoadSummary {
-            model: "closed".to_owned(),
-            target_rate: None,
-            achieved_rate: if duration_s > 0.0 {
-                ((iterations as f64 / duration_s) * 1000.0).round() / 1000.0
-            } else {
-                0.0
-            },
-            iterations,
-            dropped_iterations: 0,
-            max_in_flight: None,
-            vus: Some(u64::from(vus)),
-        },
+        load: phase::load_summary(plan, &recorder, duration),
     };
     let mut summary = Summary::build(info, &recorder, &plan.variant_names(), &plan.thresholds);
     summary.redact(&target.secret);
@@ -190,99 +185,4 @@ pub async fn run(
         embedded,
         problems,
     })
-}
-
-/// What the load phase produced.
-struct LoadPhase {
-    recorder: Recorder,
-    duration_s: f64,
-    /// Things that went wrong inside the harness; the run still tears down and reports.
-    problems: Vec<String>,
-}
-
-/// The load phase: starts the workers and stops them at the end of the duration or on
-/// interrupt, giving in-flight requests the grace period. It cannot fail: whatever goes wrong
-/// is a problem in the result, so teardown always follows.
-async fn drive(plan: &Plan, vus: u32, shared: worker::Shared, quiet: bool) -> LoadPhase {
-    let control = shared.control.clone();
-    let variants = shared.variants;
-    let workers = worker::worker_count(vus);
-    let started = Instant::now();
-    let mut problems = Vec::new();
-    let mut receivers = Vec::with_capacity(workers);
-    for index in 0..workers {
-        let users: Vec<u32> = (0..vus)
-            .filter(|vu| *vu as usize % workers == index)
-            .collect();
-        match worker::spawn(index, users, shared.clone()) {
-            Ok(receiver) => receivers.push(receiver),
-            Err(err) => {
-                problems.push(format!("cannot start worker thread {index}: {err}"));
-                control.stop.cancel();
-                control.abort.cancel();
-                break;
-            }
-        }
-    }
-    let progress_done = CancellationToken::new();
-    if !quiet {
-        tokio::spawn(progress::report(
-            control.clone(),
-            started,
-            plan.load.stop.duration,
-            progress_done.clone(),
-        ));
-    }
-
-    let all_done = join_all(receivers);
-    tokio::pin!(all_done);
-    let deadline = plan
-        .load
-        .stop
-        .duration
-        .map(|d| tokio::time::Instant::from_std(started + d));
-    let reports = tokio::select! {
-        reports = &mut all_done => Some(reports),
-        _ = sleep_until_some(deadline) => None,
-        _ = control.stop.cancelled() => None,
-    };
-    let reports = match reports {
-        Some(reports) => reports,
-        None => {
-            control.stop.cancel();
-            tokio::select! {
-                reports = &mut all_done => reports,
-                _ = tokio::time::sleep(plan.load.grace) => {
-                    control.abort.cancel();
-                    all_done.await
-                }
-                _ = control.abort.cancelled() => all_done.await,
-            }
-        }
-    };
-    let duration_s = started.elapsed().as_secs_f64();
-    progress_done.cancel();
-
-    let mut recorder = Recorder::new(variants);
-    for report in reports {
-        match report {
-            Ok(report) => {
-                recorder.merge(&report.recorder);
-                problems.extend(report.problems);
-            }
-            Err(_) => problems.push("a worker thread stopped without reporting".to_owned()),
-        }
-    }
-    LoadPhase {
-        recorder,
-        duration_s,
-        problems,
-    }
-}
-
-async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }

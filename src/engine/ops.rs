@@ -27,15 +27,50 @@ pub struct Context {
     /// Numbers the agents ops create, so their names are unique across workers.
     pub created_names: Arc<AtomicU64>,
     pub recorder: RefCell<Recorder>,
+    /// Iterations meant to start before this are warmup: run, but left out of the summary.
+    pub warmup_end: Instant,
+}
+
+/// One iteration's place in the plan.
+#[derive(Clone, Copy)]
+struct Turn {
+    variant: Option<VariantId>,
+    /// When the plan meant the iteration to start (open model); its first request is timed
+    /// from here.
+    intended: Option<Instant>,
+    /// False during the warmup: samples are not recorded.
+    measured: bool,
+}
+
+impl Turn {
+    /// The same iteration's later requests: timed from their own send.
+    fn then(self) -> Turn {
+        Turn {
+            intended: None,
+            ..self
+        }
+    }
 }
 
 impl Context {
-    /// Runs one iteration of `entry` against `variant`.
+    /// Runs one iteration of mix entry `index` against `variant`. `intended` is when the plan
+    /// meant it to start (open model), `None` when it starts now (closed model).
     pub async fn iteration(
         &self,
-        entry: &Entry,
+        index: usize,
         variant: Option<VariantId>,
+        intended: Option<Instant>,
     ) -> Result<(), Aborted> {
+        let measured = intended.unwrap_or_else(Instant::now) >= self.warmup_end;
+        if measured {
+            self.recorder.borrow_mut().iterations += 1;
+        }
+        let turn = Turn {
+            variant,
+            intended,
+            measured,
+        };
+        let entry = &self.program.entries[index];
         let client = &self.client;
         let fixture = |op: &str| {
             self.program.fixture(
@@ -44,56 +79,56 @@ impl Context {
         };
         match entry.op {
             MixOp::List => {
-                self.call(Op::List, None, |at| client.list(at)).await?;
+                self.call(Op::List, turn, |at| client.list(at)).await?;
             }
             MixOp::Get => {
                 let agent = fixture("get");
-                self.call(Op::Get, variant, |at| client.get(at, &agent.id))
+                self.call(Op::Get, turn, |at| client.get(at, &agent.id))
                     .await?;
             }
             MixOp::Patch => {
                 let agent = fixture("patch");
                 let body = self.program.patch_body(entry, &agent.remote_name);
-                self.call(Op::Patch, variant, |at| client.patch(at, &agent.id, body))
+                self.call(Op::Patch, turn, |at| client.patch(at, &agent.id, body))
                     .await?;
             }
             MixOp::Run => {
                 let agent = fixture("run");
                 let body = entry.body.clone().expect("run ops have a body");
-                self.call(Op::Run, variant, |at| client.run(at, &agent.id, body))
+                self.call(Op::Run, turn, |at| client.run(at, &agent.id, body))
                     .await?;
             }
             MixOp::RunStream => {
                 let agent = fixture("run_stream");
                 let body = entry.body.clone().expect("run ops have a body");
-                self.call(Op::RunStream, variant, |at| {
+                self.call(Op::RunStream, turn, |at| {
                     client.run_stream(at, &agent.id, body)
                 })
                 .await?;
             }
             MixOp::Create => {
-                self.create(entry, variant, true).await?;
+                self.create(entry, turn, true).await?;
             }
             MixOp::Delete => {
-                let id = match self.registry.take_spare() {
-                    Some(id) => id,
-                    None => match self.create(entry, variant, false).await? {
-                        Some((id, _)) => id,
+                let (id, turn) = match self.registry.take_spare() {
+                    Some(id) => (id, turn),
+                    None => match self.create(entry, turn, false).await? {
+                        Some((id, _)) => (id, turn.then()),
                         None => return Ok(()),
                     },
                 };
-                self.delete(variant, &id).await?;
+                self.delete(turn, &id).await?;
             }
             MixOp::Lifecycle => {
-                let Some((id, name)) = self.create(entry, variant, false).await? else {
+                let Some((id, name)) = self.create(entry, turn, false).await? else {
                     return Ok(());
                 };
-                self.call(Op::Get, variant, |at| client.get(at, &id))
-                    .await?;
+                let turn = turn.then();
+                self.call(Op::Get, turn, |at| client.get(at, &id)).await?;
                 let body = self.program.patch_body(entry, &name);
-                self.call(Op::Patch, variant, |at| client.patch(at, &id, body))
+                self.call(Op::Patch, turn, |at| client.patch(at, &id, body))
                     .await?;
-                self.delete(variant, &id).await?;
+                self.delete(turn, &id).await?;
             }
         }
         Ok(())
@@ -103,14 +138,14 @@ impl Context {
     async fn create(
         &self,
         entry: &Entry,
-        variant: Option<VariantId>,
+        turn: Turn,
         spare: bool,
     ) -> Result<Option<(String, String)>, Aborted> {
         let number = self.created_names.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}op-{number}", self.program.prefix);
-        let body = self.program.create_body(entry, variant, &name);
+        let body = self.program.create_body(entry, turn.variant, &name);
         let call = self
-            .call(Op::Create, variant, |at| self.client.create(at, body))
+            .call(Op::Create, turn, |at| self.client.create(at, body))
             .await?;
         Ok(call.value.map(|id| {
             self.registry.add(&id, &name, spare);
@@ -118,9 +153,9 @@ impl Context {
         }))
     }
 
-    async fn delete(&self, variant: Option<VariantId>, id: &str) -> Result<(), Aborted> {
+    async fn delete(&self, turn: Turn, id: &str) -> Result<(), Aborted> {
         let call = self
-            .call(Op::Delete, variant, |at| self.client.delete(at, id))
+            .call(Op::Delete, turn, |at| self.client.delete(at, id))
             .await?;
         let gone = match &call.sample.outcome {
             Ok(()) => true,
@@ -132,14 +167,9 @@ impl Context {
         Ok(())
     }
 
-    /// Runs one call unless the run is aborting, records its sample under `variant`, and hands
-    /// it back. An abort while the call is in flight records it as `interrupted`.
-    async fn call<T, F, Fut>(
-        &self,
-        op: Op,
-        variant: Option<VariantId>,
-        call: F,
-    ) -> Result<Call<T>, Aborted>
+    /// Runs one call unless the run is aborting, records its sample (unless in the warmup), and
+    /// hands it back. An abort while the call is in flight records it as `interrupted`.
+    async fn call<T, F, Fut>(&self, op: Op, turn: Turn, call: F) -> Result<Call<T>, Aborted>
     where
         F: FnOnce(Option<Instant>) -> Fut,
         Fut: Future<Output = Call<T>>,
@@ -148,12 +178,11 @@ impl Context {
             return Err(Aborted);
         }
         let live = &self.control.live;
-        let started = Instant::now();
+        let started = turn.intended.unwrap_or_else(Instant::now);
         live.in_flight.fetch_add(1, Ordering::Relaxed);
-        // Closed model: the send is the intended start.
         let finished = tokio::select! {
             biased;
-            call = call(None) => Some(call),
+            call = call(turn.intended) => Some(call),
             _ = self.control.abort.cancelled() => None,
         };
         live.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -171,12 +200,14 @@ impl Context {
                 retry_after: None,
             }
         });
-        call.sample.variant = variant;
+        call.sample.variant = turn.variant;
         live.requests.fetch_add(1, Ordering::Relaxed);
         if call.sample.outcome.is_err() {
             live.errors.fetch_add(1, Ordering::Relaxed);
         }
-        self.recorder.borrow_mut().record(&call.sample);
+        if turn.measured {
+            self.recorder.borrow_mut().record(&call.sample);
+        }
         if aborted { Err(Aborted) } else { Ok(call) }
     }
 }

@@ -8,12 +8,8 @@ use serde_json::{Map, Value, json};
 use super::fixtures::{FixtureAgent, create_body};
 use crate::metrics::sample::VariantId;
 use crate::scenario::check::default_run_body;
+use crate::scenario::flags::{DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT};
 use crate::scenario::{AgentChoice, MixOp, Plan};
-
-/// Model and system prompt of agents created by ops when no fixture serves as a template.
-pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
-pub const DEFAULT_SYSTEM_PROMPT: &str =
-    "You are an agent created by agentload for a load test. Answer in one short sentence.";
 
 /// One mix entry, ready to run.
 #[derive(Debug)]
@@ -88,21 +84,20 @@ impl Program {
         }
     }
 
-    /// Picks a mix entry with probability proportional to its weight.
-    pub fn pick(&self, rng: &mut impl Rng) -> &Entry {
+    /// The index of a mix entry, with probability proportional to its weight.
+    pub fn pick(&self, rng: &mut impl Rng) -> usize {
         let total = *self
             .cumulative
             .last()
             .expect("a plan has at least one mix entry");
         let ticket = rng.random_range(0..total);
-        let index = self.cumulative.partition_point(|&edge| edge <= ticket);
-        &self.entries[index]
+        self.cumulative.partition_point(|&edge| edge <= ticket)
     }
 
-    /// The fixture an iteration of `entry` uses; `rotation` is the virtual user's own counter,
-    /// so `agent = "*"` spreads each user's iterations evenly over the fixtures.
-    pub fn choose_agent(&self, entry: &Entry, rotation: &mut usize) -> Option<VariantId> {
-        match entry.agents {
+    /// The fixture an iteration of entry `index` uses; `rotation` is the caller's own counter,
+    /// so `agent = "*"` spreads its iterations evenly over the fixtures.
+    pub fn choose_agent(&self, index: usize, rotation: &mut usize) -> Option<VariantId> {
+        match self.entries[index].agents {
             AgentChoice::None => None,
             AgentChoice::One(variant) => Some(variant),
             AgentChoice::All => {
@@ -186,7 +181,7 @@ mod tests {
         );
         let mut rng = SmallRng::seed_from_u64(7);
         let gets = (0..4000)
-            .filter(|_| program.pick(&mut rng).op == MixOp::Get)
+            .filter(|_| program.entries[program.pick(&mut rng)].op == MixOp::Get)
             .count();
         assert!(
             (2850..=3150).contains(&gets),
@@ -205,7 +200,7 @@ mod tests {
         );
         let mut rotation = 1;
         let picks: Vec<_> = (0..4)
-            .map(|_| program.choose_agent(&program.entries[0], &mut rotation))
+            .map(|_| program.choose_agent(0, &mut rotation))
             .collect();
         assert_eq!(picks, [Some(1), Some(0), Some(1), Some(0)]);
         let body: Value =

@@ -1,24 +1,23 @@
 //! Worker threads: one current-thread runtime per core, each with its own HTTP client and
-//! recorder, running its share of the virtual users. Nothing on the request path is shared
-//! across threads but a few atomics.
+//! recorder, running its share of the load (virtual users, or arrivals from the pacer). Nothing
+//! on the request path is shared across threads but a few atomics.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
+use std::time::Instant;
 
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 use tokio::sync::oneshot;
 
+use super::closed::{self, Users};
 use super::control::Control;
 use super::fixtures::Registry;
+use super::open::{self, Slots};
 use super::ops::Context;
 use super::program::Program;
 use crate::api::{ApiClient, ClientOptions};
 use crate::metrics::Recorder;
-use crate::scenario::units::Spread;
 
 /// What every worker shares.
 #[derive(Clone)]
@@ -29,14 +28,16 @@ pub struct Shared {
     pub created_names: Arc<AtomicU64>,
     pub client: ClientOptions,
     pub seed: u64,
-    pub think_time: Option<Spread<Duration>>,
     pub variants: usize,
+    pub warmup_end: Instant,
 }
 
-/// How many worker threads to run for `vus` virtual users.
-pub fn worker_count(vus: u32) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cores.min(vus as usize).max(1)
+/// A worker's share of the load.
+pub enum Work {
+    /// Closed model: these virtual users (0-based numbers).
+    Users(Users),
+    /// Open model: arrivals from the pacer, run within these slots.
+    Arrivals(Slots),
 }
 
 /// What a worker hands back: its recorder, and what went wrong inside it (a virtual user that
@@ -46,11 +47,16 @@ pub struct WorkerReport {
     pub problems: Vec<String>,
 }
 
-/// Starts a worker thread for the given virtual users; its report arrives on the receiver when
-/// all of them have finished.
+/// How many worker threads to run for `concurrency` users or in-flight slots.
+pub fn worker_count(concurrency: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(concurrency as usize).max(1)
+}
+
+/// Starts a worker thread; its report arrives on the receiver when its work is done.
 pub fn spawn(
     index: usize,
-    vus: Vec<u32>,
+    work: Work,
     shared: Shared,
 ) -> std::io::Result<oneshot::Receiver<WorkerReport>> {
     let (done, report) = oneshot::channel();
@@ -58,7 +64,7 @@ pub fn spawn(
         .name(format!("agentload-worker-{index}"))
         .spawn(move || {
             let variants = shared.variants;
-            let report = run_worker(vus, shared).unwrap_or_else(|problem| WorkerReport {
+            let report = run_worker(index, work, shared).unwrap_or_else(|problem| WorkerReport {
                 recorder: Recorder::new(variants),
                 problems: vec![problem],
             });
@@ -67,13 +73,17 @@ pub fn spawn(
     Ok(report)
 }
 
-fn run_worker(vus: Vec<u32>, shared: Shared) -> Result<WorkerReport, String> {
+fn run_worker(index: usize, work: Work, shared: Shared) -> Result<WorkerReport, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| format!("cannot start a worker runtime: {err}"))?;
     let mut options = shared.client.clone();
-    options.max_idle_connections = vus.len().max(1);
+    options.max_idle_connections = match &work {
+        Work::Users(users) => users.numbers.len(),
+        Work::Arrivals(slots) => slots.slots,
+    }
+    .max(1);
     let context = Rc::new(Context {
         client: ApiClient::new(options)?,
         program: shared.program.clone(),
@@ -81,59 +91,25 @@ fn run_worker(vus: Vec<u32>, shared: Shared) -> Result<WorkerReport, String> {
         registry: shared.registry.clone(),
         created_names: shared.created_names.clone(),
         recorder: RefCell::new(Recorder::new(shared.variants)),
+        warmup_end: shared.warmup_end,
     });
+    let seed = shared.seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let local = tokio::task::LocalSet::new();
     let problems = local.block_on(&runtime, async {
-        let users: Vec<_> = vus
-            .into_iter()
-            .map(|vu| {
-                tokio::task::spawn_local(virtual_user(
-                    context.clone(),
-                    vu,
-                    shared.seed,
-                    shared.think_time,
-                ))
-            })
-            .collect();
-        let mut problems = Vec::new();
-        for user in users {
-            if let Err(err) = user.await {
-                problems.push(format!("a virtual user stopped unexpectedly: {err}"));
-            }
+        match work {
+            Work::Users(users) => closed::run(context.clone(), users, shared.seed).await,
+            Work::Arrivals(slots) => open::run(context.clone(), slots, seed).await,
         }
-        problems
     });
     drop(local);
-    let context =
-        Rc::try_unwrap(context).map_err(|_| "a virtual user outlived its worker".to_owned())?;
+    let context = Rc::try_unwrap(context).map_err(|_| "a task outlived its worker".to_owned())?;
     Ok(WorkerReport {
         recorder: context.recorder.into_inner(),
         problems,
     })
 }
 
-/// One virtual user of the closed model: pick an entry, run it, think, repeat until told to stop.
-async fn virtual_user(
-    context: Rc<Context>,
-    vu: u32,
-    seed: u64,
-    think_time: Option<Spread<Duration>>,
-) {
-    let mut rng = SmallRng::seed_from_u64(seed ^ u64::from(vu).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut rotation = vu as usize;
-    let control = &context.control;
-    while control.start_iteration() {
-        let entry = context.program.pick(&mut rng);
-        let variant = context.program.choose_agent(entry, &mut rotation);
-        if context.iteration(entry, variant).await.is_err() {
-            break;
-        }
-        if let Some(think) = think_time {
-            let pause = think.sample(&mut rng);
-            tokio::select! {
-                _ = tokio::time::sleep(pause) => {}
-                _ = control.stop.cancelled() => break,
-            }
-        }
-    }
+/// A task that ended by panicking, as a problem to report.
+pub fn join_problem(err: tokio::task::JoinError) -> String {
+    format!("a task stopped unexpectedly: {err}")
 }

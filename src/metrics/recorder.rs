@@ -120,6 +120,11 @@ fn new_histogram() -> Histogram<u64> {
 #[derive(Clone, Debug)]
 pub struct Recorder {
     variants: usize,
+    /// Iterations started (after the warmup).
+    pub iterations: u64,
+    /// Arrivals that never started: no free slot (saturation "drop"), a full queue, or the end
+    /// of the run came first (after the warmup).
+    pub dropped: u64,
     /// Indexed by `op * (variants + 1) + slot`, where slot 0 is "no variant".
     cells: Vec<Option<Box<Cell>>>,
 }
@@ -129,6 +134,8 @@ impl Recorder {
     pub fn new(variants: usize) -> Self {
         Recorder {
             variants,
+            iterations: 0,
+            dropped: 0,
             cells: vec![None; Op::ALL.len() * (variants + 1)],
         }
     }
@@ -152,6 +159,8 @@ impl Recorder {
     /// Adds another recorder's results to this one.
     pub fn merge(&mut self, other: &Recorder) {
         assert_eq!(self.variants, other.variants, "recorders of one plan");
+        self.iterations += other.iterations;
+        self.dropped += other.dropped;
         for (mine, theirs) in self.cells.iter_mut().zip(&other.cells) {
             if let Some(theirs) = theirs {
                 mine.get_or_insert_with(Box::default).merge(theirs);

@@ -39,7 +39,7 @@ pub fn check(
     };
     let target = check_target(&raw, source)?;
     let fixtures = check_agents(&raw.agents, source)?;
-    let load = check_load(&raw, source)?;
+    let load = super::load::check_load(&raw.load, source)?;
     let mix = check_mix(&raw, &fixtures, source)?;
     let thresholds = check_thresholds(&raw, &fixtures, &mix, source)?;
     let simulator = check_simulator(&raw);
@@ -271,58 +271,6 @@ fn check_agents(
     Ok(fixtures)
 }
 
-fn check_load(raw: &RawScenario, source: &Source<'_>) -> Result<Load, Diagnostic> {
-    let load = raw.load.get_ref();
-    let vus = match &load.vus {
-        Some(vus) => {
-            let n = positive(vus, source, "load.vus", "vus = 8")?;
-            u32::try_from(n).map_err(|_| {
-                source.at_value(
-                    vus,
-                    "load.vus is too large",
-                    "use at most 4294967295 virtual users",
-                )
-            })?
-        }
-        None => 1,
-    };
-    let duration = match &load.duration {
-        Some(d) if d.get_ref().0.is_zero() => {
-            return Err(source.at_value(
-                d,
-                "load.duration is zero",
-                "give a positive duration, e.g. duration = \"30s\"",
-            ));
-        }
-        Some(d) => Some(d.get_ref().0),
-        None => None,
-    };
-    let iterations = match &load.iterations {
-        Some(n) => Some(positive(n, source, "load.iterations", "iterations = 100")?),
-        None => None,
-    };
-    if duration.is_none() && iterations.is_none() {
-        return Err(source.at_value(
-            &raw.load,
-            "[load] says neither how long to run nor how many iterations",
-            "add duration = \"30s\" or iterations = 100 (or both: the run stops at whichever comes first)",
-        ));
-    }
-    Ok(Load {
-        pacing: Pacing::Closed {
-            vus,
-            think_time: load.think_time.map(|t| t.0),
-        },
-        stop: Stop {
-            duration,
-            iterations,
-        },
-        grace: load
-            .grace
-            .map_or(std::time::Duration::from_secs(30), |g| g.0),
-    })
-}
-
 fn check_mix(
     raw: &RawScenario,
     fixtures: &[Fixture],
@@ -450,7 +398,7 @@ fn check_mix_entry(
 }
 
 /// What each op does with a body: run ops need `messages`, reads send none.
-fn check_body(op: MixOp, body: &Value) -> Result<(), (String, String)> {
+pub(super) fn check_body(op: MixOp, body: &Value) -> Result<(), (String, String)> {
     let Some(object) = body.as_object() else {
         return Err((
             "the body must be a JSON object".into(),
@@ -524,7 +472,7 @@ fn check_thresholds(
 }
 
 /// Why a threshold could never have data in this plan, if so.
-fn unmeasurable(threshold: &Threshold, sent: &[Op]) -> Option<String> {
+pub(super) fn unmeasurable(threshold: &Threshold, sent: &[Op]) -> Option<String> {
     let op = match &threshold.quantity {
         Quantity::ErrorRate(Some(op)) | Quantity::Requests(op) => *op,
         Quantity::ErrorCount { op: Some(op), .. } => *op,

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::units::{CountSpread, DurationSpread, DurationValue};
+use super::load::{Arrival, RawStage, Saturation};
+use super::units::{CountSpread, DurationSpread, DurationValue, RateValue};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,12 +78,20 @@ pub struct RawAgent {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoad {
-    pub model: Option<LoadModel>,
+    pub model: Option<Spanned<LoadModel>>,
     pub vus: Option<Spanned<i64>>,
     pub duration: Option<Spanned<DurationValue>>,
     pub iterations: Option<Spanned<i64>>,
-    pub think_time: Option<DurationSpread>,
+    pub think_time: Option<Spanned<DurationSpread>>,
     pub grace: Option<DurationValue>,
+    pub warmup: Option<Spanned<DurationValue>>,
+    pub max_rate: Option<Spanned<RateValue>>,
+    pub rate: Option<Spanned<RateValue>>,
+    pub arrival: Option<Spanned<Arrival>>,
+    pub stages: Option<Spanned<Vec<Spanned<RawStage>>>>,
+    pub max_in_flight: Option<Spanned<i64>>,
+    pub saturation: Option<Spanned<Saturation>>,
+    pub max_queue: Option<Spanned<i64>>,
 }
 
 /// The load models a scenario may name.
@@ -92,6 +101,8 @@ pub enum LoadModel {
     /// A fixed number of virtual users, each looping: pick an op, run it, think, repeat.
     #[default]
     Closed,
+    /// Arrivals at a planned rate, independent of how fast the server answers.
+    Open,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,6 +142,26 @@ impl MixOp {
             MixOp::Run => "run",
             MixOp::RunStream => "run_stream",
         }
+    }
+
+    pub const ALL: [MixOp; 8] = [
+        MixOp::List,
+        MixOp::Get,
+        MixOp::Create,
+        MixOp::Patch,
+        MixOp::Delete,
+        MixOp::Lifecycle,
+        MixOp::Run,
+        MixOp::RunStream,
+    ];
+
+    pub fn from_name(name: &str) -> Option<MixOp> {
+        MixOp::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// Whether a body may be given (run ops, patch, and the create body of create/lifecycle).
+    pub fn takes_body(self) -> bool {
+        !matches!(self, MixOp::List | MixOp::Get | MixOp::Delete)
     }
 
     /// Whether the op acts on an agent the scenario names (a fixture), rather than on none

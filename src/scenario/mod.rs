@@ -1,31 +1,21 @@
 //! Scenario files: reading, parsing and checking them into a [`Plan`], with errors that name the
-//! file, line, column and key, and the command-line overrides applied on top.
+//! file, line, column and key; and the command-line flags applied on top, or making a whole plan.
 
 pub mod check;
 pub mod diag;
 pub mod file;
+pub mod flags;
+pub mod load;
 pub mod plan;
 pub mod units;
 
 use std::path::Path;
-use std::time::Duration;
 
 pub use diag::Diagnostic;
+pub use flags::Overrides;
 pub use plan::*;
 
 use diag::Source;
-
-/// Values from the command line that replace the file's.
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    pub target: Option<String>,
-    pub token_env: Option<String>,
-    pub team_id: Option<u64>,
-    pub make_connection_id: Option<u64>,
-    pub vus: Option<u32>,
-    pub duration: Option<Duration>,
-    pub iterations: Option<u64>,
-}
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Plan, Diagnostic> {
@@ -91,55 +81,6 @@ fn as_text<'a>(origin: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
         ));
     }
     Ok(text)
-}
-
-impl Plan {
-    /// Applies command-line values over the file's, then checks what only the combination can break.
-    pub fn apply(&mut self, overrides: &Overrides) -> Result<(), Diagnostic> {
-        if let Some(url) = &overrides.target {
-            let url = check::normalize_base_url(url)
-                .map_err(|(message, help)| Diagnostic::flag("--target", message, help))?;
-            self.target.base_url = Some(url);
-        }
-        if let Some(name) = &overrides.token_env {
-            self.target.token_env = name.clone();
-        }
-        if let Some(team_id) = overrides.team_id {
-            self.target.team_id = Some(team_id);
-        }
-        if let Some(id) = overrides.make_connection_id {
-            self.target.make_connection_id = Some(id);
-        }
-        if let Some(vus) = overrides.vus {
-            let Pacing::Closed { vus: v, .. } = &mut self.load.pacing;
-            *v = vus;
-        }
-        if let Some(duration) = overrides.duration {
-            self.load.stop.duration = Some(duration);
-        }
-        if let Some(iterations) = overrides.iterations {
-            self.load.stop.iterations = Some(iterations);
-        }
-        if self.target.base_url.is_some() {
-            if self.target.team_id.is_none() {
-                return Err(Diagnostic::in_file(
-                    &self.origin,
-                    Some("target.team_id"),
-                    "a real target needs a team id, and none is set",
-                    "add team_id = <your team id> under [target], or pass --team-id N",
-                ));
-            }
-            if self.creates_agents() && self.target.make_connection_id.is_none() {
-                return Err(Diagnostic::in_file(
-                    &self.origin,
-                    Some("target.make_connection_id"),
-                    "this scenario creates agents, which on a real target needs the id of a Make connection",
-                    "add make_connection_id = <id> under [target], or pass --make-connection-id N",
-                ));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

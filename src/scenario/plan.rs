@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use super::file::{AuthScheme, MixOp};
-use super::units::Spread;
+pub use super::load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
 use crate::metrics::sample::VariantId;
 use crate::metrics::threshold::Threshold;
 use crate::sim::Profile;
@@ -92,31 +92,6 @@ pub enum FixtureKind {
 }
 
 #[derive(Clone, Debug)]
-pub struct Load {
-    pub pacing: Pacing,
-    pub stop: Stop,
-    /// How long in-flight requests may finish after the end before they are cancelled.
-    pub grace: Duration,
-}
-
-#[derive(Clone, Debug)]
-pub enum Pacing {
-    /// `vus` virtual users, each looping over the mix, pausing `think_time` between iterations.
-    Closed {
-        vus: u32,
-        think_time: Option<Spread<Duration>>,
-    },
-}
-
-/// When the load phase ends: whichever of the two comes first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stop {
-    pub duration: Option<Duration>,
-    /// Iterations across all virtual users together.
-    pub iterations: Option<u64>,
-}
-
-#[derive(Clone, Debug)]
 pub struct MixEntry {
     pub op: MixOp,
     pub weight: u32,
@@ -188,19 +163,7 @@ impl fmt::Display for Plan {
             human(t.timeouts.idle),
             human(t.timeouts.total)
         )?;
-        match &self.load.pacing {
-            Pacing::Closed { vus, think_time } => {
-                write!(
-                    f,
-                    "load      closed model, {vus} virtual user{}",
-                    plural(*vus as u64)
-                )?;
-                if let Some(think) = think_time {
-                    write!(f, ", think time {think}")?;
-                }
-                writeln!(f)?;
-            }
-        }
+        writeln!(f, "load      {}", self.load)?;
         let stop = match (self.load.stop.duration, self.load.stop.iterations) {
             (Some(d), Some(n)) => format!(
                 "after {} or {n} iterations, whichever comes first",
@@ -260,8 +223,4 @@ impl fmt::Display for Plan {
 
 fn human(d: Duration) -> String {
     humantime::format_duration(d).to_string()
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -30,6 +30,83 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Events per second: arrivals, iterations. Written with a unit: `20/s`, `300/min`, `5000/h`.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Rate(f64);
+
+impl Rate {
+    /// The highest rate accepted; far beyond what one machine can send.
+    pub const MAX_PER_SECOND: f64 = 10_000_000.0;
+
+    pub fn per_second(per_second: f64) -> Rate {
+        Rate(per_second)
+    }
+
+    pub fn as_per_second(self) -> f64 {
+        self.0
+    }
+
+    /// Parses `20/s`, `300/min`, `5000/h` (also `/sec`, `/m`, `/hour`); zero is allowed.
+    pub fn parse(text: &str) -> Result<Rate, String> {
+        let help = "write a number and a unit, e.g. \"20/s\", \"300/min\" or \"5000/h\"";
+        let (number, unit) = text
+            .trim()
+            .split_once('/')
+            .ok_or_else(|| format!("invalid rate {text:?}: no unit; {help}"))?;
+        let count: f64 = number.trim().parse().map_err(|_| {
+            format!(
+                "invalid rate {text:?}: {:?} is not a number; {help}",
+                number.trim()
+            )
+        })?;
+        let seconds = match unit.trim() {
+            "s" | "sec" | "second" => 1.0,
+            "m" | "min" | "minute" => 60.0,
+            "h" | "hour" => 3600.0,
+            other => {
+                return Err(format!(
+                    "invalid rate {text:?}: unknown unit {other:?}; {help}"
+                ));
+            }
+        };
+        let per_second = count / seconds;
+        if !per_second.is_finite() || per_second < 0.0 {
+            return Err(format!(
+                "invalid rate {text:?}: it must be zero or more; {help}"
+            ));
+        }
+        if per_second > Rate::MAX_PER_SECOND {
+            return Err(format!(
+                "rate {text:?} is above the supported maximum of 10000000/s"
+            ));
+        }
+        Ok(Rate(per_second))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rounded = (self.0 * 1000.0).round() / 1000.0;
+        write!(f, "{rounded}/s")
+    }
+}
+
+/// A rate in a scenario file, e.g. `"20/s"`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateValue(pub Rate);
+
+impl<'de> Deserialize<'de> for RateValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = deserializer.deserialize_any(TextVisitor("a rate such as \"20/s\""))?;
+        if !text.contains('/') {
+            return Err(de::Error::custom(format!(
+                "a rate needs a unit: write \"{text}/s\", \"{text}/min\" or \"{text}/h\""
+            )));
+        }
+        Rate::parse(&text).map(RateValue).map_err(de::Error::custom)
+    }
+}
+
 /// A value drawn uniformly from `lo..=hi` each time it is used; `lo == hi` is a fixed value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Spread<T> {
@@ -217,6 +294,24 @@ mod tests {
         assert!(parse_duration("30days").is_ok());
         assert!(parse_duration("31days").unwrap_err().contains("30 days"));
         assert!(parse_duration("500000000000y").is_err());
+    }
+
+    #[test]
+    fn rates_take_units() {
+        assert_eq!(Rate::parse("20/s").unwrap().as_per_second(), 20.0);
+        assert_eq!(Rate::parse("300/min").unwrap().as_per_second(), 5.0);
+        assert_eq!(
+            Rate::parse("5000/h").unwrap().as_per_second(),
+            5000.0 / 3600.0
+        );
+        assert_eq!(Rate::parse(" 0.5 / s ").unwrap().as_per_second(), 0.5);
+        assert_eq!(Rate::parse("0/s").unwrap().as_per_second(), 0.0);
+        assert!(Rate::parse("20").unwrap_err().contains("no unit"));
+        assert!(Rate::parse("20/day").unwrap_err().contains("unknown unit"));
+        assert!(Rate::parse("-1/s").is_err());
+        assert!(Rate::parse("fast/s").is_err());
+        assert!(Rate::parse("1e12/s").unwrap_err().contains("maximum"));
+        assert_eq!(Rate::parse("300/min").unwrap().to_string(), "5/s");
     }
 
     #[test]
