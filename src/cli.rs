@@ -107,6 +107,10 @@ pub struct RunArgs {
     /// System prompt of that temporary agent.
     #[arg(long, value_name = "TEXT", help_heading = "Load from flags")]
     pub system_prompt: Option<String>,
+    /// Worker threads generating load (default: every core, or half of them when the target is
+    /// on this machine, so the server keeps the rest).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
     /// No progress line and no chatter; the summary and errors are still printed.
     #[arg(long, short)]
     pub quiet: bool,

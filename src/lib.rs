@@ -133,7 +133,10 @@ pub fn run(args: &RunArgs) -> Exit {
             &run_id,
             control.clone(),
             second_interrupt,
-            args.quiet,
+            engine::Options {
+                quiet: args.quiet,
+                threads: args.threads.map(usize::from),
+            },
         )
         .await
     });

@@ -3,15 +3,19 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use reqwest::{RequestBuilder, Response};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 
 use super::error::{ErrorClass, Failure};
 use super::op::Op;
 use super::sse::{SseDecoder, SseEvent};
+use super::transport::{Endpoint, Lease, SendError, Transport};
 use super::types::{self, AgentInfo, RunResult};
 use crate::metrics::{Sample, Timeline};
 use crate::scenario::{AuthScheme, Timeouts};
@@ -52,7 +56,7 @@ pub struct ClientOptions {
     pub team_id: u64,
     pub credentials: Credentials,
     pub timeouts: Timeouts,
-    /// Idle connections kept per host; size it to the concurrency.
+    /// Idle connections kept for reuse; size it to the concurrency.
     pub max_idle_connections: usize,
     /// Largest SSE event accepted before the stream fails as `sse_protocol`.
     pub max_event_bytes: usize,
@@ -80,9 +84,10 @@ pub struct StreamResult {
 
 #[derive(Clone, Debug)]
 pub struct ApiClient {
-    http: reqwest::Client,
-    base: String,
-    team_id: u64,
+    transport: Arc<Transport>,
+    base_url: String,
+    /// `?teamId=N`, appended to every path.
+    team_query: String,
     auth: HeaderValue,
     timeouts: Timeouts,
     max_event_bytes: usize,
@@ -118,7 +123,9 @@ impl Attempt {
     /// lost body only shortens the message), keeping `Retry-After` for whoever retries.
     async fn fail_http<T>(
         self,
-        response: Response,
+        client: &ApiClient,
+        response: Response<Incoming>,
+        lease: Lease,
         deadlines: &[(Instant, ErrorClass)],
     ) -> Call<T> {
         let status = response.status();
@@ -128,7 +135,7 @@ impl Attempt {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let message = match read_body(response, deadlines).await {
+        let message = match client.read_body(response, lease, deadlines).await {
             Ok(body) => types::describe_error(status, &body),
             Err(lost) => format!(
                 "{} (the body was lost: {})",
@@ -153,19 +160,15 @@ impl Attempt {
 
 impl ApiClient {
     pub fn new(options: ClientOptions) -> Result<ApiClient, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(options.timeouts.connect)
-            .pool_max_idle_per_host(options.max_idle_connections)
-            .tcp_nodelay(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(concat!("agentload/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+        let endpoint = Endpoint::parse(&options.base_url)?;
         Ok(ApiClient {
-            http,
-            base: options.base_url.trim_end_matches('/').to_owned(),
-            team_id: options.team_id,
+            transport: Arc::new(Transport::new(
+                endpoint,
+                options.timeouts.connect,
+                options.max_idle_connections,
+            )),
+            base_url: options.base_url.trim_end_matches('/').to_owned(),
+            team_query: format!("?teamId={}", options.team_id),
             auth: options.credentials.0,
             timeouts: options.timeouts,
             max_event_bytes: options.max_event_bytes,
@@ -173,72 +176,88 @@ impl ApiClient {
     }
 
     pub fn base_url(&self) -> &str {
-        &self.base
+        &self.base_url
     }
 
-    fn agents_url(&self) -> String {
-        format!("{}/ai-agents/v1/agents?teamId={}", self.base, self.team_id)
+    fn agents_path(&self) -> String {
+        format!("/ai-agents/v1/agents{}", self.team_query)
     }
 
-    fn agent_url(&self, id: &str, suffix: &str) -> String {
+    fn agent_path(&self, id: &str, suffix: &str) -> String {
         format!(
-            "{}/ai-agents/v1/agents/{}{suffix}?teamId={}",
-            self.base,
+            "/ai-agents/v1/agents/{}{suffix}{}",
             encode_path_segment(id),
-            self.team_id
+            self.team_query
         )
     }
 
-    fn request(&self, method: reqwest::Method, url: String) -> RequestBuilder {
-        self.http
-            .request(method, url)
+    /// A request with the headers every call carries, and a JSON body when given.
+    fn build(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Request<Full<Bytes>>, Failure> {
+        let mut builder = self
+            .transport
+            .request(method, path)
+            .map_err(|message| Failure::new(ErrorClass::Decode, message))?
             .header(AUTHORIZATION, self.auth.clone())
-    }
-
-    fn json(&self, method: reqwest::Method, url: String, body: Bytes) -> RequestBuilder {
-        self.request(method, url)
-            .header(CONTENT_TYPE, "application/json")
-            .body(body)
+            .header(
+                USER_AGENT,
+                HeaderValue::from_static(concat!("agentload/", env!("CARGO_PKG_VERSION"))),
+            );
+        if body.is_some() {
+            builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        builder
+            .body(Full::new(body.unwrap_or_default()))
+            .map_err(|err| {
+                Failure::new(
+                    ErrorClass::Decode,
+                    format!("cannot form the request: {err}"),
+                )
+            })
     }
 
     /// `GET /ai-agents/v1/agents`
     pub async fn list(&self, intended: Option<Instant>) -> Call<Vec<AgentInfo>> {
-        let request = self.request(reqwest::Method::GET, self.agents_url());
+        let request = self.build(Method::GET, &self.agents_path(), None);
         self.exchange(Op::List, intended, request, types::parse_agent_list)
             .await
     }
 
     /// `POST /ai-agents/v1/agents`; the value is the new agent's id.
     pub async fn create(&self, intended: Option<Instant>, body: Bytes) -> Call<String> {
-        let request = self.json(reqwest::Method::POST, self.agents_url(), body);
+        let request = self.build(Method::POST, &self.agents_path(), Some(body));
         self.exchange(Op::Create, intended, request, types::parse_created)
             .await
     }
 
     /// `GET /ai-agents/v1/agents/{id}`
     pub async fn get(&self, intended: Option<Instant>, id: &str) -> Call<AgentInfo> {
-        let request = self.request(reqwest::Method::GET, self.agent_url(id, ""));
+        let request = self.build(Method::GET, &self.agent_path(id, ""), None);
         self.exchange(Op::Get, intended, request, types::parse_agent)
             .await
     }
 
     /// `PATCH /ai-agents/v1/agents/{id}` (204, no body)
     pub async fn patch(&self, intended: Option<Instant>, id: &str, body: Bytes) -> Call<()> {
-        let request = self.json(reqwest::Method::PATCH, self.agent_url(id, ""), body);
+        let request = self.build(Method::PATCH, &self.agent_path(id, ""), Some(body));
         self.exchange(Op::Patch, intended, request, |_| Ok(()))
             .await
     }
 
     /// `DELETE /ai-agents/v1/agents/{id}` (204, no body)
     pub async fn delete(&self, intended: Option<Instant>, id: &str) -> Call<()> {
-        let request = self.request(reqwest::Method::DELETE, self.agent_url(id, ""));
+        let request = self.build(Method::DELETE, &self.agent_path(id, ""), None);
         self.exchange(Op::Delete, intended, request, |_| Ok(()))
             .await
     }
 
     /// `POST /ai-agents/v1/agents/{id}/run`; records the server's `executionTimeMs`.
     pub async fn run(&self, intended: Option<Instant>, id: &str, body: Bytes) -> Call<RunResult> {
-        let request = self.json(reqwest::Method::POST, self.agent_url(id, "/run"), body);
+        let request = self.build(Method::POST, &self.agent_path(id, "/run"), Some(body));
         let mut call = self
             .exchange(Op::Run, intended, request, types::parse_run)
             .await;
@@ -253,21 +272,24 @@ impl ApiClient {
         &self,
         op: Op,
         intended: Option<Instant>,
-        request: RequestBuilder,
+        request: Result<Request<Full<Bytes>>, Failure>,
         parse: impl FnOnce(&[u8]) -> Result<T, String>,
     ) -> Call<T> {
         let mut attempt = Attempt::start(op, intended, &self.timeouts);
+        let request = match request {
+            Ok(request) => request,
+            Err(failure) => return attempt.fail(failure),
+        };
         let deadlines = [(attempt.total_deadline, ErrorClass::TimeoutTotal)];
-        let response = match self.send(request, &deadlines).await {
-            Ok(response) => response,
+        let (response, lease) = match self.send(request, &deadlines).await {
+            Ok(sent) => sent,
             Err(failure) => return attempt.fail(failure),
         };
         attempt.timeline.headers = Some(Instant::now());
-        let status = response.status();
-        if !status.is_success() {
-            return attempt.fail_http(response, &deadlines).await;
+        if !response.status().is_success() {
+            return attempt.fail_http(self, response, lease, &deadlines).await;
         }
-        let body = match read_body(response, &deadlines).await {
+        let body = match self.read_body(response, lease, &deadlines).await {
             Ok(body) => body,
             Err(failure) => return attempt.fail(failure),
         };
@@ -285,26 +307,36 @@ impl ApiClient {
         body: Bytes,
     ) -> Call<StreamResult> {
         let request = self
-            .json(
-                reqwest::Method::POST,
-                self.agent_url(id, "/run/stream"),
-                body,
+            .build(
+                Method::POST,
+                &self.agent_path(id, "/run/stream"),
+                Some(body),
             )
-            .header(ACCEPT, "text/event-stream");
+            .map(|mut request| {
+                request
+                    .headers_mut()
+                    .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+                request
+            });
         let mut attempt = Attempt::start(Op::RunStream, intended, &self.timeouts);
+        let request = match request {
+            Ok(request) => request,
+            Err(failure) => return attempt.fail(failure),
+        };
         let first_step_deadline = attempt.timeline.sent + self.timeouts.first_step;
         let before_first_step = [
             (attempt.total_deadline, ErrorClass::TimeoutTotal),
             (first_step_deadline, ErrorClass::TimeoutFirstStep),
         ];
-        let mut response = match self.send(request, &before_first_step).await {
-            Ok(response) => response,
+        let (response, lease) = match self.send(request, &before_first_step).await {
+            Ok(sent) => sent,
             Err(failure) => return attempt.fail(failure),
         };
         attempt.timeline.headers = Some(Instant::now());
-        let status = response.status();
-        if !status.is_success() {
-            return attempt.fail_http(response, &before_first_step).await;
+        if !response.status().is_success() {
+            return attempt
+                .fail_http(self, response, lease, &before_first_step)
+                .await;
         }
         let content_type = response
             .headers()
@@ -316,13 +348,11 @@ impl ApiClient {
             .to_ascii_lowercase()
             .starts_with("text/event-stream")
         {
-            let message = format!(
-                "expected content type text/event-stream, got {:?}",
-                content_type
-            );
+            let message = format!("expected content type text/event-stream, got {content_type:?}");
             return attempt.fail(Failure::new(ErrorClass::SseProtocol, message));
         }
 
+        let mut body = response.into_body();
         let mut decoder = SseDecoder::new(self.max_event_bytes);
         let mut events: Vec<SseEvent> = Vec::new();
         let mut result = StreamResult::default();
@@ -331,14 +361,14 @@ impl ApiClient {
         loop {
             // Before the first step, timeout.first_step governs; after it, timeout.idle per read.
             let read = if last_step.is_none() {
-                within(response.chunk(), &before_first_step).await
+                within(body.frame(), &before_first_step).await
             } else {
                 let idle_deadline = (Instant::now() + self.timeouts.idle, ErrorClass::TimeoutIdle);
-                within(response.chunk(), &[before_first_step[0], idle_deadline]).await
+                within(body.frame(), &[before_first_step[0], idle_deadline]).await
             };
             let chunk = match read {
                 Err(class) => return attempt.fail(self.timeout_failure(class)),
-                Ok(Err(err)) => {
+                Ok(Some(Err(err))) => {
                     let message = format!(
                         "connection lost after {} step(s): {}",
                         result.steps,
@@ -346,8 +376,11 @@ impl ApiClient {
                     );
                     return attempt.fail(Failure::new(ErrorClass::StreamCut, message));
                 }
-                Ok(Ok(None)) => break,
-                Ok(Ok(Some(chunk))) => chunk,
+                Ok(None) => break,
+                Ok(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(chunk) => chunk,
+                    Err(_) => continue,
+                },
             };
             let arrived = Instant::now();
             if let Err(err) = decoder.feed(&chunk, &mut events) {
@@ -373,6 +406,7 @@ impl ApiClient {
                 }
             }
         }
+        self.transport.release(lease);
         if decoder.finish() {
             let message = format!(
                 "the stream ended inside an event, after {} complete step(s)",
@@ -394,15 +428,57 @@ impl ApiClient {
         call
     }
 
+    /// Sends and waits for the response headers, within the deadlines.
     async fn send(
         &self,
-        request: RequestBuilder,
+        request: Request<Full<Bytes>>,
         deadlines: &[(Instant, ErrorClass)],
-    ) -> Result<Response, Failure> {
-        match within(request.send(), deadlines).await {
+    ) -> Result<(Response<Incoming>, Lease), Failure> {
+        match within(self.transport.send(request), deadlines).await {
             Err(class) => Err(self.timeout_failure(class)),
-            Ok(Err(err)) => Err(classify_send_error(&err)),
-            Ok(Ok(response)) => Ok(response),
+            Ok(Err(err)) => Err(classify_send_error(err)),
+            Ok(Ok(sent)) => Ok(sent),
+        }
+    }
+
+    /// Reads a whole body, bounded in size and time; the connection is reused after a complete
+    /// read and closed otherwise.
+    async fn read_body(
+        &self,
+        response: Response<Incoming>,
+        lease: Lease,
+        deadlines: &[(Instant, ErrorClass)],
+    ) -> Result<Vec<u8>, Failure> {
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        loop {
+            match within(body.frame(), deadlines).await {
+                Err(class) => return Err(Failure::new(class, "the body did not arrive in time")),
+                Ok(Some(Err(err))) => {
+                    return Err(Failure::new(
+                        ErrorClass::StreamCut,
+                        format!(
+                            "connection lost while reading the body: {}",
+                            error_chain(&err)
+                        ),
+                    ));
+                }
+                Ok(None) => {
+                    self.transport.release(lease);
+                    return Ok(bytes);
+                }
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(chunk) = frame.into_data() {
+                        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                            return Err(Failure::new(
+                                ErrorClass::Decode,
+                                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                            ));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                }
+            }
         }
     }
 
@@ -435,56 +511,14 @@ async fn within<F: Future>(
         .map_err(|_| class)
 }
 
-/// Reads a whole body, bounded in size and time.
-async fn read_body(
-    mut response: Response,
-    deadlines: &[(Instant, ErrorClass)],
-) -> Result<Vec<u8>, Failure> {
-    let mut body = Vec::new();
-    loop {
-        match within(response.chunk(), deadlines).await {
-            Err(class) => return Err(Failure::new(class, "the body did not arrive in time")),
-            Ok(Err(err)) => {
-                return Err(Failure::new(
-                    ErrorClass::StreamCut,
-                    format!(
-                        "connection lost while reading the body: {}",
-                        error_chain(&err)
-                    ),
-                ));
-            }
-            Ok(Ok(None)) => return Ok(body),
-            Ok(Ok(Some(chunk))) => {
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(Failure::new(
-                        ErrorClass::Decode,
-                        format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-        }
-    }
-}
-
 /// Classifies a failure to get response headers.
-fn classify_send_error(err: &reqwest::Error) -> Failure {
-    let message = error_chain(err);
-    let class = if err.is_timeout() {
-        ErrorClass::TimeoutConnect
-    } else if looks_like_tls(&message) {
-        ErrorClass::Tls
-    } else {
-        ErrorClass::Connect
+fn classify_send_error(err: SendError) -> Failure {
+    let class = match &err {
+        SendError::ConnectTimeout => ErrorClass::TimeoutConnect,
+        SendError::Tls(_) => ErrorClass::Tls,
+        SendError::Connect(_) | SendError::Lost(_) => ErrorClass::Connect,
     };
-    Failure::new(class, message)
-}
-
-fn looks_like_tls(message: &str) -> bool {
-    let lower = message.to_ascii_lowercase();
-    ["tls", "certificate", "handshake", "rustls"]
-        .iter()
-        .any(|word| lower.contains(word))
+    Failure::new(class, err.to_string())
 }
 
 /// An error and its sources on one line, without repeats.
@@ -534,11 +568,5 @@ mod tests {
     fn agent_ids_are_escaped_in_paths() {
         assert_eq!(encode_path_segment("4ebb9c59-ab75"), "4ebb9c59-ab75");
         assert_eq!(encode_path_segment("a/b?c"), "a%2Fb%3Fc");
-    }
-
-    #[test]
-    fn tls_failures_are_told_apart() {
-        assert!(looks_like_tls("invalid peer certificate: UnknownIssuer"));
-        assert!(!looks_like_tls("tcp connect error: Connection refused"));
     }
 }

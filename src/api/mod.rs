@@ -5,6 +5,7 @@ pub mod client;
 pub mod error;
 pub mod op;
 pub mod sse;
+pub mod transport;
 pub mod types;
 
 pub use client::{ApiClient, Call, ClientOptions, Credentials, StreamResult};

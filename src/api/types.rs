@@ -1,6 +1,8 @@
 //! The API's JSON shapes as the harness checks them: just the fields the documentation marks as
 //! required, everything else ignored, so servers may add fields freely.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// What a get (or one entry of a list) tells about an agent.
@@ -76,9 +78,37 @@ pub fn agent_from_value(value: &Value) -> Result<AgentInfo, String> {
     })
 }
 
-/// A get response.
+/// An agent object as the wire carries it, for the fast path of checking one.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AgentWire<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[allow(dead_code)]
+    team_id: i64,
+    #[allow(dead_code)]
+    #[serde(borrow)]
+    created_at: Cow<'a, str>,
+    #[serde(borrow)]
+    system_prompt: Cow<'a, str>,
+    #[serde(borrow)]
+    default_model: Cow<'a, str>,
+}
+
+/// A get response. Checked straight into a typed struct; only a body that fails that is
+/// parsed again, generically, to say exactly which field is wrong.
 pub fn parse_agent(body: &[u8]) -> Result<AgentInfo, String> {
-    agent_from_value(&parse_json(body)?)
+    match serde_json::from_slice::<AgentWire<'_>>(body) {
+        Ok(agent) => Ok(AgentInfo {
+            id: agent.id.into_owned(),
+            name: agent.name.into_owned(),
+            default_model: agent.default_model.into_owned(),
+            system_prompt: agent.system_prompt.into_owned(),
+        }),
+        Err(_) => agent_from_value(&parse_json(body)?),
+    }
 }
 
 /// A list response: documented as an array of agents; a single agent object, or an object
@@ -161,7 +191,7 @@ pub fn parse_step_role(data: &str) -> Result<String, String> {
 }
 
 /// A one-line description of an error response, from the documented error body when present.
-pub fn describe_error(status: reqwest::StatusCode, body: &[u8]) -> String {
+pub fn describe_error(status: http::StatusCode, body: &[u8]) -> String {
     let reason = status.canonical_reason().unwrap_or("");
     let detail = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
         let text = ["message", "detail"]
@@ -262,11 +292,11 @@ mod tests {
         assert!(parse_step_role("{").is_err());
         let body = br#"{"detail":"d","message":"Requests limit for organization exceeded, please try again later.","code":"SC429"}"#;
         assert_eq!(
-            describe_error(reqwest::StatusCode::TOO_MANY_REQUESTS, body),
+            describe_error(http::StatusCode::TOO_MANY_REQUESTS, body),
             "429 Too Many Requests: Requests limit for organization exceeded, please try again later. (SC429)"
         );
         assert_eq!(
-            describe_error(reqwest::StatusCode::BAD_GATEWAY, b"<html>"),
+            describe_error(http::StatusCode::BAD_GATEWAY, b"<html>"),
             "502 Bad Gateway"
         );
     }

@@ -69,14 +69,14 @@ async fn virtual_user(context: Rc<Context>, users: Rc<Users>, vu: u32, seed: u64
                 };
                 tokio::select! {
                     _ = tokio::time::sleep_until((users.start + active).into()) => continue,
-                    _ = control.stop.cancelled() => return,
+                    _ = context.stop.cancelled() => return,
                 }
             }
         }
         if let Some(limiter) = &users.limiter {
             tokio::select! {
                 _ = limiter.until_ready() => {}
-                _ = control.stop.cancelled() => return,
+                _ = context.stop.cancelled() => return,
             }
         }
         if !control.start_iteration() {
@@ -91,7 +91,7 @@ async fn virtual_user(context: Rc<Context>, users: Rc<Users>, vu: u32, seed: u64
             let pause = think.sample(&mut rng);
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
-                _ = control.stop.cancelled() => return,
+                _ = context.stop.cancelled() => return,
             }
         }
     }

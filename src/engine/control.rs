@@ -1,7 +1,9 @@
 //! How a run is told to stop and how its progress is watched: two cancellation tokens (stop
-//! starting, abort in flight), the iteration budget, and live counters shared by all workers.
+//! starting, abort in flight), the iteration budget, and live counters kept per worker (so the
+//! request path touches no cache line another thread writes) and summed when read.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
@@ -14,12 +16,13 @@ pub struct Control {
     pub abort: CancellationToken,
     /// Set when the user interrupted the run (Ctrl-C or SIGTERM).
     pub interrupted: AtomicBool,
-    /// The iteration budget across all virtual users; `u64::MAX` when unlimited.
-    iteration_budget: AtomicU64,
-    pub live: LiveCounters,
+    /// The iteration budget across all virtual users; `None` when unlimited.
+    iteration_budget: Option<AtomicU64>,
+    /// Every worker's counters.
+    live: Mutex<Vec<Arc<LiveCounters>>>,
 }
 
-/// Counters a progress line reads while the run goes on.
+/// One worker's counters, which a progress line reads while the run goes on.
 #[derive(Debug, Default)]
 pub struct LiveCounters {
     pub iterations: AtomicU64,
@@ -29,12 +32,48 @@ pub struct LiveCounters {
     pub in_flight: AtomicI64,
 }
 
+/// All workers' counters added up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiveTotals {
+    pub iterations: u64,
+    pub dropped: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub in_flight: i64,
+}
+
 impl Control {
     pub fn new(iterations: Option<u64>) -> Self {
         Control {
-            iteration_budget: AtomicU64::new(iterations.unwrap_or(u64::MAX)),
+            iteration_budget: iterations.map(AtomicU64::new),
             ..Control::default()
         }
+    }
+
+    /// A new worker's counters, counted in every total from now on.
+    pub fn worker_counters(&self) -> Arc<LiveCounters> {
+        let counters = Arc::new(LiveCounters::default());
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(counters.clone());
+        counters
+    }
+
+    /// Every worker's counters added up.
+    pub fn totals(&self) -> LiveTotals {
+        let live = self
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        live.iter().fold(LiveTotals::default(), |mut sum, c| {
+            sum.iterations += c.iterations.load(Ordering::Relaxed);
+            sum.dropped += c.dropped.load(Ordering::Relaxed);
+            sum.requests += c.requests.load(Ordering::Relaxed);
+            sum.errors += c.errors.load(Ordering::Relaxed);
+            sum.in_flight += c.in_flight.load(Ordering::Relaxed);
+            sum
+        })
     }
 
     /// Claims the right to start one iteration. False when the run is stopping or the budget
@@ -44,21 +83,21 @@ impl Control {
         if self.stop.is_cancelled() {
             return false;
         }
-        let claimed = self
-            .iteration_budget
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok();
-        if claimed {
-            self.live.iterations.fetch_add(1, Ordering::Relaxed);
+        match &self.iteration_budget {
+            None => true,
+            Some(budget) => budget
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                    left.checked_sub(1)
+                })
+                .is_ok(),
         }
-        claimed
     }
 
     /// Whether iterations remain in the budget (always, when there is none).
     pub fn budget_left(&self) -> bool {
-        self.iteration_budget.load(Ordering::Acquire) > 0
+        self.iteration_budget
+            .as_ref()
+            .is_none_or(|budget| budget.load(Ordering::Acquire) > 0)
     }
 
     /// Stops at once: no new iterations, in-flight requests cancelled.
@@ -78,10 +117,6 @@ impl Control {
     pub fn was_interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
     }
-
-    pub fn iterations(&self) -> u64 {
-        self.live.iterations.load(Ordering::Relaxed)
-    }
 }
 
 #[cfg(test)]
@@ -97,7 +132,19 @@ mod tests {
             !control.stop.is_cancelled(),
             "iterations in flight are not hurried"
         );
-        assert_eq!(control.iterations(), 3);
+        assert!(!control.budget_left());
+        assert!(Control::new(None).budget_left());
+    }
+
+    #[test]
+    fn totals_add_up_every_worker() {
+        let control = Control::new(None);
+        let (a, b) = (control.worker_counters(), control.worker_counters());
+        a.requests.fetch_add(3, Ordering::Relaxed);
+        b.requests.fetch_add(4, Ordering::Relaxed);
+        b.in_flight.fetch_add(2, Ordering::Relaxed);
+        let totals = control.totals();
+        assert_eq!((totals.requests, totals.in_flight), (7, 2));
     }
 
     #[test]

@@ -49,13 +49,23 @@ pub struct RunOutput {
 
 /// Runs a plan to the end (or to an interrupt) and returns its summary. `second_interrupt`
 /// cancels teardown when the user insists on leaving at once.
+/// How to run, beyond what the plan says.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// No progress line and no chatter.
+    pub quiet: bool,
+    /// Worker threads; `None` picks by where the target is (see [`worker::default_threads`]).
+    pub threads: Option<usize>,
+}
+
 pub async fn run(
     plan: &Plan,
     run_id: &str,
     control: Arc<Control>,
     second_interrupt: CancellationToken,
-    quiet: bool,
+    run_options: Options,
 ) -> Result<RunOutput, Diagnostic> {
+    let quiet = run_options.quiet;
     let target = target::resolve(plan).await?;
     let options = ClientOptions {
         base_url: target.base_url.clone(),
@@ -72,14 +82,18 @@ pub async fn run(
     let registry = Arc::new(Registry::default());
     let started_at = SystemTime::now();
 
+    let threads = run_options
+        .threads
+        .unwrap_or_else(|| worker::default_threads(target.is_local()));
     if !quiet {
         let where_to = if target.is_embedded() {
             format!("{} (embedded simulator)", target.base_url)
         } else {
             target.base_url.clone()
         };
+        let plural = if threads == 1 { "" } else { "s" };
         eprintln!(
-            "agentload: run {run_id} of {} against {where_to}",
+            "agentload: run {run_id} of {} against {where_to}, {threads} worker thread{plural}",
             plan.name
         );
     }
@@ -106,7 +120,7 @@ pub async fn run(
                 variants: plan.fixtures.len(),
                 warmup_end: Instant::now(),
             };
-            let phase = phase::run(plan, shared, quiet).await;
+            let phase = phase::run(plan, shared, threads, quiet).await;
             (phase.recorder, phase.duration, None, phase.problems)
         }
         Some(Err(err)) => (

@@ -49,7 +49,7 @@ pub async fn run(context: Rc<Context>, mut slots: Slots, seed: u64) -> Vec<Strin
         });
     };
     let drop_arrival = |intended: Instant| {
-        control.live.dropped.fetch_add(1, Ordering::Relaxed);
+        context.live.dropped.fetch_add(1, Ordering::Relaxed);
         if intended >= context.warmup_end {
             context.recorder.borrow_mut().dropped += 1;
         }
@@ -67,7 +67,7 @@ pub async fn run(context: Rc<Context>, mut slots: Slots, seed: u64) -> Vec<Strin
                     start(&mut running, intended);
                 }
             }
-            _ = control.stop.cancelled(), if !stopped => {
+            _ = context.stop.cancelled(), if !stopped => {
                 // No iteration starts after the end: what still waits never will.
                 stopped = true;
                 queue.drain(..).for_each(drop_arrival);

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use super::control::Control;
+use tokio_util::sync::CancellationToken;
+
+use super::control::{Control, LiveCounters};
 use super::fixtures::Registry;
 use super::program::{Entry, Program};
 use crate::api::{ApiClient, Call, ErrorClass, Failure, Op};
@@ -29,6 +31,12 @@ pub struct Context {
     pub recorder: RefCell<Recorder>,
     /// Iterations meant to start before this are warmup: run, but left out of the summary.
     pub warmup_end: Instant,
+    /// This worker's views of `control.stop` and `control.abort`: waiting on them touches no
+    /// other thread's state.
+    pub stop: CancellationToken,
+    pub abort: CancellationToken,
+    /// This worker's counters for the progress line.
+    pub live: Arc<LiveCounters>,
 }
 
 /// One iteration's place in the plan.
@@ -62,6 +70,7 @@ impl Context {
         intended: Option<Instant>,
     ) -> Result<(), Aborted> {
         let measured = intended.unwrap_or_else(Instant::now) >= self.warmup_end;
+        self.live.iterations.fetch_add(1, Ordering::Relaxed);
         if measured {
             self.recorder.borrow_mut().iterations += 1;
         }
@@ -174,16 +183,16 @@ impl Context {
         F: FnOnce(Option<Instant>) -> Fut,
         Fut: Future<Output = Call<T>>,
     {
-        if self.control.abort.is_cancelled() {
+        if self.abort.is_cancelled() {
             return Err(Aborted);
         }
-        let live = &self.control.live;
+        let live = &self.live;
         let started = turn.intended.unwrap_or_else(Instant::now);
         live.in_flight.fetch_add(1, Ordering::Relaxed);
         let finished = tokio::select! {
             biased;
             call = call(turn.intended) => Some(call),
-            _ = self.control.abort.cancelled() => None,
+            _ = self.abort.cancelled() => None,
         };
         live.in_flight.fetch_sub(1, Ordering::Relaxed);
         let aborted = finished.is_none();

@@ -29,7 +29,7 @@ pub struct LoadPhase {
 }
 
 /// Runs the load phase of `plan`. `shared.warmup_end` is set here, from the phase's start.
-pub async fn run(plan: &Plan, mut shared: Shared, quiet: bool) -> LoadPhase {
+pub async fn run(plan: &Plan, mut shared: Shared, threads: usize, quiet: bool) -> LoadPhase {
     let control = shared.control.clone();
     let variants = shared.variants;
     let start = Instant::now();
@@ -45,7 +45,7 @@ pub async fn run(plan: &Plan, mut shared: Shared, quiet: bool) -> LoadPhase {
             max_rate,
         } => {
             let peak = vus.peak();
-            let workers = worker::worker_count(peak);
+            let workers = worker::worker_count(threads, peak);
             let limiter = max_rate.map(closed::limiter);
             for index in 0..workers {
                 let users = Users {
@@ -74,7 +74,7 @@ pub async fn run(plan: &Plan, mut shared: Shared, quiet: bool) -> LoadPhase {
             saturation,
             max_queue,
         } => {
-            let workers = worker::worker_count(*max_in_flight);
+            let workers = worker::worker_count(threads, *max_in_flight);
             let mut senders = Vec::with_capacity(workers);
             for index in 0..workers {
                 let (sender, arrivals) = tokio::sync::mpsc::unbounded_channel();
@@ -199,9 +199,15 @@ fn share(total: usize, workers: usize, index: usize) -> usize {
 }
 
 /// The summary's `load` block: what was asked for and what was achieved, over the measured
-/// window (after the warmup).
+/// window (after the warmup, until the planned end or the early stop).
 pub fn load_summary(plan: &Plan, recorder: &Recorder, duration: Duration) -> LoadSummary {
-    let measured = duration.saturating_sub(plan.load.warmup).as_secs_f64();
+    // Iterations start only until the planned end; the grace period after it is not load time.
+    let window = plan
+        .load
+        .stop
+        .duration
+        .map_or(duration, |planned| planned.min(duration));
+    let measured = window.saturating_sub(plan.load.warmup).as_secs_f64();
     let per_second = |count: f64| {
         if measured > 0.0 {
             round3(count / measured)

@@ -3,7 +3,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -31,8 +30,8 @@ pub async fn report(
             _ = ticker.tick() => {}
             _ = done.cancelled() => break,
         }
-        let live = &control.live;
-        let requests = live.requests.load(Ordering::Relaxed);
+        let live = control.totals();
+        let requests = live.requests;
         let now = Instant::now();
         let rate =
             (requests - last_requests) as f64 / now.duration_since(last_at).as_secs_f64().max(1e-9);
@@ -40,10 +39,15 @@ pub async fn report(
         let elapsed = started.elapsed().as_secs_f64();
         let of = planned.map_or_else(String::new, |d| format!(" / {:.0}s", d.as_secs_f64()));
         let line = format!(
-            "{elapsed:6.1}s{of}  iterations {}  requests {requests}  errors {}  in flight {}  {rate:.1} req/s",
-            live.iterations.load(Ordering::Relaxed),
-            live.errors.load(Ordering::Relaxed),
-            live.in_flight.load(Ordering::Relaxed).max(0),
+            "{elapsed:6.1}s{of}  iterations {}  requests {requests}  errors {}  in flight {}{}  {rate:.1} req/s",
+            live.iterations,
+            live.errors,
+            live.in_flight.max(0),
+            if live.dropped > 0 {
+                format!("  dropped {}", live.dropped)
+            } else {
+                String::new()
+            },
         );
         let mut err = std::io::stderr().lock();
         let _ = if terminal {

@@ -25,6 +25,19 @@ impl Target {
     pub fn is_embedded(&self) -> bool {
         self.simulator.is_some()
     }
+
+    /// Whether the server runs on this machine (and so competes with the load for its cores).
+    pub fn is_local(&self) -> bool {
+        self.is_embedded()
+            || url::Url::parse(&self.base_url)
+                .ok()
+                .is_some_and(|url| match url.host() {
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    Some(url::Host::Domain(name)) => name == "localhost",
+                    None => false,
+                })
+    }
 }
 
 /// Resolves the plan's target; an error here is invalid input (exit 2).

@@ -47,10 +47,20 @@ pub struct WorkerReport {
     pub problems: Vec<String>,
 }
 
-/// How many worker threads to run for `concurrency` users or in-flight slots.
-pub fn worker_count(concurrency: u32) -> usize {
+/// Worker threads to run when the user does not say: every core for a target elsewhere, half of
+/// them (at least one) for a target on this machine, which needs the other half to answer.
+pub fn default_threads(target_is_local: bool) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cores.min(concurrency as usize).max(1)
+    if target_is_local {
+        (cores / 2).max(1)
+    } else {
+        cores
+    }
+}
+
+/// How many of `threads` to use for `concurrency` users or in-flight slots (no idle threads).
+pub fn worker_count(threads: usize, concurrency: u32) -> usize {
+    threads.min(concurrency as usize).max(1)
 }
 
 /// Starts a worker thread; its report arrives on the receiver when its work is done.
@@ -92,6 +102,9 @@ fn run_worker(index: usize, work: Work, shared: Shared) -> Result<WorkerReport, 
         created_names: shared.created_names.clone(),
         recorder: RefCell::new(Recorder::new(shared.variants)),
         warmup_end: shared.warmup_end,
+        stop: shared.control.stop.child_token(),
+        abort: shared.control.abort.child_token(),
+        live: shared.control.worker_counters(),
     });
     let seed = shared.seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let local = tokio::task::LocalSet::new();

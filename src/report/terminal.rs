@@ -11,9 +11,17 @@ use crate::metrics::summary::OpSummary;
 pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
     let load = &summary.load;
+    let planned = load
+        .target_rate
+        .map_or_else(String::new, |rate| format!(" of {rate:.1}/s planned"));
+    let dropped = if load.dropped_iterations > 0 {
+        format!(" · {} dropped", load.dropped_iterations)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "\n{} · {} · {:.1}s · {} iterations ({:.1}/s){}",
+        "\n{} · {} · {:.1}s · {} iterations ({:.1}/s{planned}){dropped}{}",
         summary.scenario,
         summary.load.model,
         summary.duration_s,
@@ -95,13 +103,13 @@ fn table<'a>(out: &mut String, label: &str, rows: impl Iterator<Item = (String, 
         .max(10);
     let _ = writeln!(
         out,
-        "{:width$} {:>9} {:>7}   {:<26}   {:<26}",
-        "", "", "", "latency (ms)", "time to first step (ms)"
+        "{:width$} {:>9} {:>7}   {:<26}   {:<17}   {:<26}",
+        "", "", "", "latency (ms)", "p99 (ms)", "time to first step (ms)"
     );
     let _ = writeln!(
         out,
-        "{label:<width$} {:>9} {:>7}   {:>8} {:>8} {:>8}   {:>8} {:>8} {:>8}",
-        "requests", "errors", "p50", "p90", "p99", "p50", "p90", "p99"
+        "{label:<width$} {:>9} {:>7}   {:>8} {:>8} {:>8}   {:>8} {:>8}   {:>8} {:>8} {:>8}",
+        "requests", "errors", "p50", "p90", "p99", "service", "wait", "p50", "p90", "p99"
     );
     for (name, op) in rows {
         let stat = |metric: &str, pick: fn(&crate::metrics::stats::Stats) -> f64| {
@@ -111,12 +119,14 @@ fn table<'a>(out: &mut String, label: &str, rows: impl Iterator<Item = (String, 
         };
         let _ = writeln!(
             out,
-            "{name:<width$} {:>9} {:>7}   {:>8} {:>8} {:>8}   {:>8} {:>8} {:>8}",
+            "{name:<width$} {:>9} {:>7}   {:>8} {:>8} {:>8}   {:>8} {:>8}   {:>8} {:>8} {:>8}",
             op.requests,
             op.errors,
             stat("latency", |s| s.p50),
             stat("latency", |s| s.p90),
             stat("latency", |s| s.p99),
+            stat("service_time", |s| s.p99),
+            stat("wait", |s| s.p99),
             stat("ttfs", |s| s.p50),
             stat("ttfs", |s| s.p90),
             stat("ttfs", |s| s.p99),

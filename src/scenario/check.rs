@@ -146,7 +146,7 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
 pub fn normalize_base_url(text: &str) -> Result<String, (String, String)> {
     let help = "write the API's base URL, e.g. \"https://eu1.make.com/api/v2\" or \"http://127.0.0.1:8080/api/v2\"";
     // The text is never repeated in a message: it may hold credentials.
-    let url = reqwest::Url::parse(text.trim()).map_err(|err| {
+    let url = url::Url::parse(text.trim()).map_err(|err| {
         (
             format!("the base URL is not a URL ({err})"),
             help.to_owned(),
