@@ -10,8 +10,14 @@ use agentload::scenario::{Arrival, Ramp, Stage};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn ramp() -> Ramp<Rate> {
-    let stage = |secs, rate| Stage { duration: Duration::from_secs(secs), target: Rate::per_second(rate) };
-    Ramp { start: Rate::per_second(0.0), stages: vec![stage(60, 5000.0), stage(36_000, 5000.0), stage(60, 0.0)] }
+    let stage = |secs, rate| Stage {
+        duration: Duration::from_secs(secs),
+        target: Rate::per_second(rate),
+    };
+    Ramp {
+        start: Rate::per_second(0.0),
+        stages: vec![stage(60, 5000.0), stage(36_000, 5000.0), stage(60, 0.0)],
+    }
 }
 
 fn next_arrival(c: &mut Criterion) {

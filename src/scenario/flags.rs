@@ -246,6 +246,14 @@ impl Plan {
                 "give the ops the body is for, e.g. --op run --body '{\"messages\": [...]}'",
             ));
         }
+        if overrides.body.is_some() && !overrides.ops.iter().any(|(op, _)| op.takes_body()) {
+            let names: Vec<&str> = overrides.ops.iter().map(|(op, _)| op.name()).collect();
+            return Err(Diagnostic::flag(
+                "--body",
+                format!("no op given takes a body ({} send none)", names.join(", ")),
+                "drop --body, or add an op that takes one: run, run_stream, patch, create or lifecycle",
+            ));
+        }
         if !overrides.ops.is_empty() {
             self.mix = overrides
                 .ops

@@ -4,6 +4,7 @@
 mod cli;
 mod foreign;
 mod interrupt;
+mod load;
 mod mock;
 mod runs;
 mod schema;
