@@ -58,6 +58,31 @@ pub async fn run(context: Rc<Context>, mut slots: Slots, seed: u64) -> Vec<Strin
     loop {
         tokio::select! {
             biased;
+            // Arrivals first: their lateness is measured. Finished iterations are reaped on the
+            // way, so slots free up even while arrivals keep coming.
+            arrival = slots.arrivals.recv(), if receiving => {
+                while let Some(ended) = running.try_join_next() {
+                    if let Err(err) = ended {
+                        problems.push(join_problem(err));
+                    }
+                }
+                while !stopped && running.len() < slots.slots {
+                    let Some(intended) = queue.pop_front() else { break };
+                    start(&mut running, intended);
+                }
+                match arrival {
+                    None => receiving = false,
+                    Some(intended) if stopped => drop_arrival(intended),
+                    Some(intended) if running.len() < slots.slots => start(&mut running, intended),
+                    Some(intended) => {
+                        if slots.saturation == Saturation::Drop || queue.len() >= slots.max_queue {
+                            drop_arrival(intended);
+                        } else {
+                            queue.push_back(intended);
+                        }
+                    }
+                }
+            }
             Some(ended) = running.join_next(), if !running.is_empty() => {
                 if let Err(err) = ended {
                     problems.push(join_problem(err));
@@ -72,18 +97,6 @@ pub async fn run(context: Rc<Context>, mut slots: Slots, seed: u64) -> Vec<Strin
                 stopped = true;
                 queue.drain(..).for_each(drop_arrival);
             }
-            arrival = slots.arrivals.recv(), if receiving => match arrival {
-                None => receiving = false,
-                Some(intended) if stopped => drop_arrival(intended),
-                Some(intended) if running.len() < slots.slots => start(&mut running, intended),
-                Some(intended) => {
-                    if slots.saturation == Saturation::Drop || queue.len() >= slots.max_queue {
-                        drop_arrival(intended);
-                    } else {
-                        queue.push_back(intended);
-                    }
-                }
-            },
             else => break,
         }
         if !receiving && running.is_empty() && (queue.is_empty() || stopped) {

@@ -211,3 +211,17 @@ fn every_subcommand_help_has_an_example() {
         assert!(stdout.contains("agentload "), "{command:?}");
     }
 }
+
+#[test]
+fn every_example_scenario_validates() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir("scenarios").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let output = agentload().arg("validate").arg(&path).output().unwrap();
+            assert_code(&output, 0);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "smoke.toml and ramp.toml at least");
+}
