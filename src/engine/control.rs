@@ -80,9 +80,12 @@ impl Control {
     /// is spent. A spent budget does not stop the run: iterations already started finish in
     /// their own time (the grace period applies only to the end of the duration and Ctrl-C).
     pub fn start_iteration(&self) -> bool {
-        if self.stop.is_cancelled() {
-            return false;
-        }
+        !self.stop.is_cancelled() && self.claim_budget()
+    }
+
+    /// Takes one iteration from the budget, whether or not the run is stopping; false when it
+    /// is spent.
+    pub fn claim_budget(&self) -> bool {
         match &self.iteration_budget {
             None => true,
             Some(budget) => budget

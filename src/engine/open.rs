@@ -38,7 +38,8 @@ pub async fn run(context: Rc<Context>, mut slots: Slots, seed: u64) -> Vec<Strin
     let control = context.control.clone();
 
     let mut start = |running: &mut JoinSet<()>, intended: Instant| {
-        if !control.start_iteration() {
+        // Not `control.start_iteration()` alone: that refuses everything after the stop.
+        if !control.claim_budget() {
             return;
         }
         let index = context.program.pick(&mut rng);
@@ -72,8 +73,14 @@ pub async fn run(context: Rc<Context>, mut slots: Slots, seed: u64) -> Vec<Strin
                 }
                 match arrival {
                     None => receiving = false,
-                    Some(intended) if stopped => drop_arrival(intended),
+                    // The pacer sends only arrivals planned before the end; one that reaches us
+                    // after it was late through our fault, not the server's: it still runs if a
+                    // slot is free, unless the run is being cut short.
+                    Some(intended) if stopped && (context.abort.is_cancelled() || control.was_interrupted()) => {
+                        drop_arrival(intended)
+                    }
                     Some(intended) if running.len() < slots.slots => start(&mut running, intended),
+                    Some(intended) if stopped => drop_arrival(intended),
                     Some(intended) => {
                         if slots.saturation == Saturation::Drop || queue.len() >= slots.max_queue {
                             drop_arrival(intended);
