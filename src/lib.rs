@@ -123,7 +123,7 @@ pub fn run(args: &RunArgs) -> Exit {
     };
     // A short id naming the run and every agent it creates.
     let run_id = engine::target::random_hex(4);
-    let control = Arc::new(Control::new(plan.load.stop.iterations));
+    let control = Arc::new(Control::new(plan.load.iteration_budget()));
     let second_interrupt = CancellationToken::new();
     let runtime = runtime();
     let output = runtime.block_on(async {

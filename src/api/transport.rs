@@ -226,22 +226,18 @@ impl Transport {
 
     async fn connect(&self) -> Result<Sender, SendError> {
         let endpoint = &self.endpoint;
-        let tcp = tokio::time::timeout(
-            self.connect_timeout,
-            connect_tcp(&endpoint.host, endpoint.port),
-        )
-        .await
-        .map_err(|_| SendError::ConnectTimeout)??;
+        // One limit for the whole of connecting: DNS, TCP and TLS together.
+        let deadline = tokio::time::Instant::now() + self.connect_timeout;
+        let tcp = tokio::time::timeout_at(deadline, connect_tcp(&endpoint.host, endpoint.port))
+            .await
+            .map_err(|_| SendError::ConnectTimeout)??;
         match &endpoint.tls {
             None => handshake(tcp).await,
             Some((connector, name)) => {
-                let tls = tokio::time::timeout(
-                    self.connect_timeout,
-                    connector.connect(name.clone(), tcp),
-                )
-                .await
-                .map_err(|_| SendError::ConnectTimeout)?
-                .map_err(|err| SendError::Tls(crate::api::client::error_chain(&err)))?;
+                let tls = tokio::time::timeout_at(deadline, connector.connect(name.clone(), tcp))
+                    .await
+                    .map_err(|_| SendError::ConnectTimeout)?
+                    .map_err(|err| SendError::Tls(crate::api::client::error_chain(&err)))?;
                 handshake(tls).await
             }
         }

@@ -24,26 +24,35 @@ pub struct Users {
     pub think_time: Option<Spread<Duration>>,
     /// Shared by every worker: at most this many iteration starts per second, all users together.
     pub limiter: Option<Arc<DefaultDirectRateLimiter>>,
-    /// When the load phase started (the ramp's zero).
-    pub start: Instant,
 }
 
 /// A limiter allowing `rate` iteration starts per second, without bursts.
 pub fn limiter(rate: Rate) -> Arc<DefaultDirectRateLimiter> {
-    let period = Duration::from_secs_f64(1.0 / rate.as_per_second());
+    // Rates are checked to be at least one per 30 days, so the period fits a Duration.
+    let period = Duration::try_from_secs_f64(1.0 / rate.as_per_second())
+        .unwrap_or(crate::scenario::units::MAX_DURATION);
     let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
         .expect("a positive period")
         .allow_burst(NonZeroU32::MIN);
     Arc::new(RateLimiter::direct(quota))
 }
 
-/// Runs the worker's users until the stop; returns what went wrong inside it.
-pub async fn run(context: Rc<Context>, users: Users, seed: u64) -> Vec<String> {
+/// Runs the worker's users from `start` (the ramp's zero) until the stop; returns what went
+/// wrong inside it.
+pub async fn run(context: Rc<Context>, users: Users, start: Instant, seed: u64) -> Vec<String> {
     let users = Rc::new(users);
     let tasks: Vec<_> = users
         .numbers
         .iter()
-        .map(|vu| tokio::task::spawn_local(virtual_user(context.clone(), users.clone(), *vu, seed)))
+        .map(|vu| {
+            tokio::task::spawn_local(virtual_user(
+                context.clone(),
+                users.clone(),
+                start,
+                *vu,
+                seed,
+            ))
+        })
         .collect();
     let mut problems = Vec::new();
     for task in tasks {
@@ -56,20 +65,21 @@ pub async fn run(context: Rc<Context>, users: Users, seed: u64) -> Vec<String> {
 
 /// One virtual user: wait to be active, (wait for the rate cap), pick an entry, run it, think,
 /// repeat until told to stop.
-async fn virtual_user(context: Rc<Context>, users: Rc<Users>, vu: u32, seed: u64) {
+async fn virtual_user(context: Rc<Context>, users: Rc<Users>, start: Instant, vu: u32, seed: u64) {
     let mut rng = SmallRng::seed_from_u64(seed ^ u64::from(vu).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut rotation = vu as usize;
     let control = &context.control;
     loop {
         if !users.ramp.stages.is_empty() {
-            let elapsed = users.start.elapsed();
+            let elapsed = start.elapsed();
             if users.ramp.at(elapsed) <= vu {
                 let Some(active) = users.ramp.active_from(vu, elapsed) else {
                     return;
                 };
                 tokio::select! {
-                    _ = tokio::time::sleep_until((users.start + active).into()) => continue,
+                    _ = tokio::time::sleep_until((start + active).into()) => continue,
                     _ = context.stop.cancelled() => return,
+                    _ = context.budget_spent.cancelled() => return,
                 }
             }
         }
@@ -77,6 +87,7 @@ async fn virtual_user(context: Rc<Context>, users: Rc<Users>, vu: u32, seed: u64
             tokio::select! {
                 _ = limiter.until_ready() => {}
                 _ = context.stop.cancelled() => return,
+                _ = context.budget_spent.cancelled() => return,
             }
         }
         if !control.start_iteration() {
@@ -92,6 +103,7 @@ async fn virtual_user(context: Rc<Context>, users: Rc<Users>, vu: u32, seed: u64
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = context.stop.cancelled() => return,
+                _ = context.budget_spent.cancelled() => return,
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +19,11 @@ pub struct Control {
     pub interrupted: AtomicBool,
     /// The iteration budget across all virtual users; `None` when unlimited.
     iteration_budget: Option<AtomicU64>,
+    /// Cancelled when the iteration budget runs out, so users waiting to start stop waiting.
+    pub budget_spent: CancellationToken,
+    /// When iterations stopped starting before the planned end (budget spent, the open model's
+    /// last arrival, an interrupt): the end of the measured window.
+    ended_early: Mutex<Option<Instant>>,
     /// Every worker's counters.
     live: Mutex<Vec<Arc<LiveCounters>>>,
 }
@@ -86,26 +92,51 @@ impl Control {
     /// Takes one iteration from the budget, whether or not the run is stopping; false when it
     /// is spent.
     pub fn claim_budget(&self) -> bool {
-        match &self.iteration_budget {
-            None => true,
-            Some(budget) => budget
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
-                    left.checked_sub(1)
-                })
-                .is_ok(),
+        let Some(budget) = &self.iteration_budget else {
+            return true;
+        };
+        match budget.fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+            left.checked_sub(1)
+        }) {
+            Ok(before) => {
+                if before == 1 {
+                    self.budget_ran_out();
+                }
+                true
+            }
+            Err(_) => {
+                self.budget_ran_out();
+                false
+            }
         }
     }
 
-    /// Whether iterations remain in the budget (always, when there is none).
-    pub fn budget_left(&self) -> bool {
-        self.iteration_budget
-            .as_ref()
-            .is_none_or(|budget| budget.load(Ordering::Acquire) > 0)
+    fn budget_ran_out(&self) {
+        self.mark_ended();
+        self.budget_spent.cancel();
+    }
+
+    /// Notes that iterations stopped starting now, before the planned end (first call wins).
+    pub fn mark_ended(&self) {
+        let mut ended = self
+            .ended_early
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ended.get_or_insert_with(Instant::now);
+    }
+
+    /// When iterations stopped starting before the planned end, if they did.
+    pub fn ended_early(&self) -> Option<Instant> {
+        *self
+            .ended_early
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Stops at once: no new iterations, in-flight requests cancelled.
     pub fn interrupt(&self) {
         self.interrupted.store(true, Ordering::SeqCst);
+        self.mark_ended();
         self.stop.cancel();
         self.abort.cancel();
     }
@@ -113,6 +144,7 @@ impl Control {
     /// Stops at once because the harness itself cannot go on (a thread would not start); not
     /// an interrupt by the user.
     pub fn interrupt_internally(&self) {
+        self.mark_ended();
         self.stop.cancel();
         self.abort.cancel();
     }
@@ -135,8 +167,14 @@ mod tests {
             !control.stop.is_cancelled(),
             "iterations in flight are not hurried"
         );
-        assert!(!control.budget_left());
-        assert!(Control::new(None).budget_left());
+        assert!(
+            control.budget_spent.is_cancelled(),
+            "users waiting to start are told"
+        );
+        assert!(control.ended_early().is_some());
+        let unlimited = Control::new(None);
+        assert!((0..1000).all(|_| unlimited.claim_budget()));
+        assert!(!unlimited.budget_spent.is_cancelled());
     }
 
     #[test]

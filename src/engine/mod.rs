@@ -17,7 +17,7 @@ pub mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
@@ -102,7 +102,7 @@ pub async fn run(
         result = fixtures::setup(&client, plan, &prefix, target.make_connection_id, &registry) => Some(result),
         _ = control.stop.cancelled() => None,
     };
-    let (recorder, duration, setup_error, problems) = match setup {
+    let (recorder, duration, window_end, setup_error, problems) = match setup {
         Some(Ok(agents)) => {
             let program = Arc::new(Program::new(
                 plan,
@@ -118,19 +118,27 @@ pub async fn run(
                 client: options,
                 seed: plan.seed,
                 variants: plan.fixtures.len(),
-                warmup_end: Instant::now(),
+                warmup: plan.load.warmup,
             };
             let phase = phase::run(plan, shared, threads, quiet).await;
-            (phase.recorder, phase.duration, None, phase.problems)
+            (
+                phase.recorder,
+                phase.duration,
+                phase.window_end,
+                None,
+                phase.problems,
+            )
         }
         Some(Err(err)) => (
             Recorder::new(plan.fixtures.len()),
+            Duration::ZERO,
             Duration::ZERO,
             Some(err),
             Vec::new(),
         ),
         None => (
             Recorder::new(plan.fixtures.len()),
+            Duration::ZERO,
             Duration::ZERO,
             None,
             Vec::new(),
@@ -171,7 +179,7 @@ pub async fn run(
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         duration_s: (duration.as_secs_f64() * 1000.0).round() / 1000.0,
         target: target.base_url.clone(),
-        load: phase::load_summary(plan, &recorder, duration),
+        load: phase::load_summary(plan, &recorder, window_end),
     };
     let mut summary = Summary::build(info, &recorder, &plan.variant_names(), &plan.thresholds);
     summary.redact(&target.secret);

@@ -4,7 +4,8 @@
 
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rand::SeedableRng;
@@ -19,6 +20,8 @@ use crate::scenario::Saturation;
 /// A worker's share of the open model.
 pub struct Slots {
     pub arrivals: UnboundedReceiver<Instant>,
+    /// Arrivals this worker holds (the pacer's view of its load): one off as each ends.
+    pub pending: Arc<AtomicUsize>,
     /// Iterations this worker may run at once.
     pub slots: usize,
     pub saturation: Saturation,
@@ -26,89 +29,146 @@ pub struct Slots {
     pub max_queue: usize,
 }
 
-/// Runs arrivals until the pacer is done (or the run stops) and every started iteration has
-/// ended; returns what went wrong inside it.
-pub async fn run(context: Rc<Context>, mut slots: Slots, seed: u64) -> Vec<String> {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let mut rotation = 0usize;
-    let mut running = JoinSet::new();
-    let mut queue: VecDeque<Instant> = VecDeque::new();
-    let mut problems = Vec::new();
-    let (mut receiving, mut stopped) = (true, false);
-    let control = context.control.clone();
+/// One worker's arrivals: what runs, what waits, and how each ends.
+struct Desk<'a> {
+    context: &'a Rc<Context>,
+    pending: Arc<AtomicUsize>,
+    slots: usize,
+    saturation: Saturation,
+    max_queue: usize,
+    rng: SmallRng,
+    rotation: usize,
+    running: JoinSet<()>,
+    queue: VecDeque<Instant>,
+    /// Set once the run stops: nothing waits any more.
+    stopped: bool,
+    problems: Vec<String>,
+}
 
-    let mut start = |running: &mut JoinSet<()>, intended: Instant| {
-        // Not `control.start_iteration()` alone: that refuses everything after the stop.
-        if !control.claim_budget() {
+impl Desk<'_> {
+    /// Starts an iteration meant to begin at `intended`.
+    fn start(&mut self, intended: Instant) {
+        if !self.context.control.claim_budget() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
             return;
         }
-        let index = context.program.pick(&mut rng);
-        let variant = context.program.choose_agent(index, &mut rotation);
-        let context = context.clone();
-        running.spawn_local(async move {
+        let index = self.context.program.pick(&mut self.rng);
+        let variant = self.context.program.choose_agent(index, &mut self.rotation);
+        let context = self.context.clone();
+        let pending = self.pending.clone();
+        self.running.spawn_local(async move {
             let _ = context.iteration(index, variant, Some(intended)).await;
+            pending.fetch_sub(1, Ordering::AcqRel);
         });
-    };
-    let drop_arrival = |intended: Instant| {
-        context.live.dropped.fetch_add(1, Ordering::Relaxed);
-        if intended >= context.warmup_end {
-            context.recorder.borrow_mut().dropped += 1;
-        }
-    };
+    }
 
+    /// Counts an arrival that never started.
+    fn drop_arrival(&mut self, intended: Instant) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+        self.context.live.dropped.fetch_add(1, Ordering::Relaxed);
+        if intended >= self.context.warmup_end {
+            self.context.recorder.borrow_mut().dropped += 1;
+        }
+    }
+
+    fn free(&self) -> bool {
+        self.running.len() < self.slots
+    }
+
+    /// Takes note of finished iterations and gives their slots to waiting arrivals, oldest first.
+    fn reap_and_refill(&mut self) {
+        while let Some(ended) = self.running.try_join_next() {
+            if let Err(err) = ended {
+                self.problems.push(join_problem(err));
+            }
+        }
+        while !self.stopped && self.free() {
+            let Some(intended) = self.queue.pop_front() else {
+                break;
+            };
+            self.start(intended);
+        }
+    }
+
+    /// No iteration starts after the end: what still waits never will.
+    fn stop(&mut self) {
+        self.stopped = true;
+        while let Some(intended) = self.queue.pop_front() {
+            self.drop_arrival(intended);
+        }
+    }
+
+    fn arrive(&mut self, intended: Instant) {
+        let context = self.context;
+        if self.stopped && (context.abort.is_cancelled() || context.control.was_interrupted()) {
+            // The run is being cut short.
+            self.drop_arrival(intended);
+        } else if self.free() {
+            // The pacer sends only arrivals planned before the end, so one reaching us after
+            // the stop was late through our fault, not the server's: it still runs.
+            self.start(intended);
+        } else if self.stopped
+            || self.saturation == Saturation::Drop
+            || self.queue.len() >= self.max_queue
+        {
+            self.drop_arrival(intended);
+        } else {
+            self.queue.push_back(intended);
+        }
+    }
+}
+
+/// Runs arrivals until the pacer is done (or the run stops) and every started iteration has
+/// ended; returns what went wrong inside it.
+pub async fn run(context: Rc<Context>, slots: Slots, seed: u64) -> Vec<String> {
+    let Slots {
+        mut arrivals,
+        pending,
+        slots,
+        saturation,
+        max_queue,
+    } = slots;
+    let mut desk = Desk {
+        context: &context,
+        pending,
+        slots,
+        saturation,
+        max_queue,
+        rng: SmallRng::seed_from_u64(seed),
+        rotation: 0,
+        running: JoinSet::new(),
+        queue: VecDeque::new(),
+        stopped: false,
+        problems: Vec::new(),
+    };
+    let mut receiving = true;
     loop {
+        if !desk.stopped && context.stop.is_cancelled() {
+            desk.stop();
+        }
         tokio::select! {
             biased;
             // Arrivals first: their lateness is measured. Finished iterations are reaped on the
             // way, so slots free up even while arrivals keep coming.
-            arrival = slots.arrivals.recv(), if receiving => {
-                while let Some(ended) = running.try_join_next() {
-                    if let Err(err) = ended {
-                        problems.push(join_problem(err));
-                    }
-                }
-                while !stopped && running.len() < slots.slots {
-                    let Some(intended) = queue.pop_front() else { break };
-                    start(&mut running, intended);
-                }
+            arrival = arrivals.recv(), if receiving => {
+                desk.reap_and_refill();
                 match arrival {
+                    Some(intended) => desk.arrive(intended),
                     None => receiving = false,
-                    // The pacer sends only arrivals planned before the end; one that reaches us
-                    // after it was late through our fault, not the server's: it still runs if a
-                    // slot is free, unless the run is being cut short.
-                    Some(intended) if stopped && (context.abort.is_cancelled() || control.was_interrupted()) => {
-                        drop_arrival(intended)
-                    }
-                    Some(intended) if running.len() < slots.slots => start(&mut running, intended),
-                    Some(intended) if stopped => drop_arrival(intended),
-                    Some(intended) => {
-                        if slots.saturation == Saturation::Drop || queue.len() >= slots.max_queue {
-                            drop_arrival(intended);
-                        } else {
-                            queue.push_back(intended);
-                        }
-                    }
                 }
             }
-            Some(ended) = running.join_next(), if !running.is_empty() => {
+            Some(ended) = desk.running.join_next(), if !desk.running.is_empty() => {
                 if let Err(err) = ended {
-                    problems.push(join_problem(err));
+                    desk.problems.push(join_problem(err));
                 }
-                while !stopped && running.len() < slots.slots {
-                    let Some(intended) = queue.pop_front() else { break };
-                    start(&mut running, intended);
-                }
+                desk.reap_and_refill();
             }
-            _ = context.stop.cancelled(), if !stopped => {
-                // No iteration starts after the end: what still waits never will.
-                stopped = true;
-                queue.drain(..).for_each(drop_arrival);
-            }
+            _ = context.stop.cancelled(), if !desk.stopped => desk.stop(),
             else => break,
         }
-        if !receiving && running.is_empty() && (queue.is_empty() || stopped) {
+        if !receiving && desk.running.is_empty() && (desk.queue.is_empty() || desk.stopped) {
             break;
         }
     }
-    problems
+    desk.problems
 }

@@ -35,6 +35,8 @@ pub struct Context {
     /// other thread's state.
     pub stop: CancellationToken,
     pub abort: CancellationToken,
+    /// This worker's view of `control.budget_spent`.
+    pub budget_spent: CancellationToken,
     /// This worker's counters for the progress line.
     pub live: Arc<LiveCounters>,
 }

@@ -2,7 +2,7 @@
 //! timer's millisecond) and hands it to the workers in turn. It stamps nothing: each arrival
 //! carries the instant the plan gave it, so any lateness shows up as `wait`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
@@ -50,22 +50,30 @@ impl Sleeper {
     }
 }
 
+/// One worker as the pacer sees it: where to send its arrivals, and how many it holds.
+pub struct Lane {
+    pub arrivals: UnboundedSender<Instant>,
+    /// Arrivals sent to the worker and not yet finished (in the channel, queued or running);
+    /// the pacer adds one per arrival, the worker takes one off as each ends or is dropped.
+    pub pending: Arc<AtomicUsize>,
+}
+
 /// Where arrivals go and when the pacer must stop.
 pub struct Pacer {
     pub arrivals: Arrivals,
     pub start: Instant,
     /// No arrival at or after this instant.
     pub end: Option<Instant>,
-    pub workers: Vec<UnboundedSender<Instant>>,
+    /// No more than this many arrivals (the open model's iteration budget).
+    pub limit: Option<u64>,
+    pub lanes: Vec<Lane>,
     pub control: Arc<Control>,
     pub sleeper: Arc<Sleeper>,
-    /// Arrivals handed out so far (for the progress line and tests).
-    pub dispatched: Arc<AtomicU64>,
 }
 
 impl Pacer {
-    /// Runs on its own thread until the plan, the iteration budget or a stop ends it; dropping
-    /// the senders then tells the workers no more arrivals will come.
+    /// Runs on its own thread until the plan, the budget or a stop ends it; dropping the senders
+    /// then tells the workers no more arrivals will come.
     pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
         std::thread::Builder::new()
             .name("agentload-pacer".into())
@@ -73,20 +81,37 @@ impl Pacer {
     }
 
     fn run(mut self) {
+        let mut sent = 0u64;
         let mut turn = 0usize;
         while let Some(offset) = self.arrivals.next_offset() {
             let at = self.start + offset;
-            if self.end.is_some_and(|end| at >= end) || !self.control.budget_left() {
+            if self.end.is_some_and(|end| at >= end) {
+                break;
+            }
+            if self.limit.is_some_and(|limit| sent >= limit) {
+                self.control.mark_ended();
                 break;
             }
             if !self.sleeper.sleep_until(at) {
                 break;
             }
-            // A worker that has gone away (its thread failed) just misses its share.
-            let _ = self.workers[turn % self.workers.len()].send(at);
-            self.dispatched.fetch_add(1, Ordering::Relaxed);
+            let lane = self.least_loaded(turn);
+            lane.pending.fetch_add(1, Ordering::AcqRel);
+            // A worker that has gone away (its thread failed) just misses this arrival.
+            let _ = lane.arrivals.send(at);
+            sent += 1;
             turn = turn.wrapping_add(1);
         }
+    }
+
+    /// The worker holding the fewest arrivals, so slots anywhere are used before any arrival
+    /// waits or is dropped; ties go round in turn.
+    fn least_loaded(&self, turn: usize) -> &Lane {
+        let n = self.lanes.len();
+        (0..n)
+            .map(|k| &self.lanes[(turn + k) % n])
+            .min_by_key(|lane| lane.pending.load(Ordering::Acquire))
+            .expect("the pacer runs only with workers")
     }
 }
 
@@ -99,11 +124,27 @@ mod tests {
     use crate::scenario::units::Rate;
     use crate::scenario::{Arrival, Ramp};
 
+    fn lane() -> (Lane, tokio::sync::mpsc::UnboundedReceiver<Instant>) {
+        let (arrivals, receiver) = tokio::sync::mpsc::unbounded_channel();
+        (
+            Lane {
+                arrivals,
+                pending: Arc::default(),
+            },
+            receiver,
+        )
+    }
+
+    fn drain(receiver: &mut tokio::sync::mpsc::UnboundedReceiver<Instant>) -> Vec<Instant> {
+        std::iter::from_fn(|| receiver.try_recv().ok()).collect()
+    }
+
     #[test]
-    fn arrivals_are_spread_over_workers_on_time_and_stop_at_the_end() {
+    fn arrivals_go_out_on_time_to_the_least_loaded_worker_and_stop_at_the_end() {
         let start = Instant::now() + Duration::from_millis(20);
-        let (tx_a, mut rx_a) = tokio::sync::mpsc::unbounded_channel();
-        let (tx_b, mut rx_b) = tokio::sync::mpsc::unbounded_channel();
+        let ((a, mut rx_a), (b, mut rx_b)) = (lane(), lane());
+        let busy_b = b.pending.clone();
+        busy_b.store(1_000, Ordering::Release);
         let pacer = Pacer {
             arrivals: Arrivals::new(
                 Schedule::new(&Ramp::fixed(Rate::per_second(1000.0))),
@@ -112,26 +153,43 @@ mod tests {
             ),
             start,
             end: Some(start + Duration::from_millis(200)),
-            workers: vec![tx_a, tx_b],
+            limit: None,
+            lanes: vec![a, b],
             control: Arc::new(Control::new(None)),
             sleeper: Arc::new(Sleeper::default()),
-            dispatched: Arc::default(),
         };
-        let dispatched = pacer.dispatched.clone();
         pacer.spawn().unwrap().join().unwrap();
-        assert_eq!(dispatched.load(Ordering::Relaxed), 200);
-        let mut a = Vec::new();
-        while let Ok(at) = rx_a.try_recv() {
-            a.push(at);
-        }
-        let mut b = Vec::new();
-        while let Ok(at) = rx_b.try_recv() {
-            b.push(at);
-        }
-        assert_eq!((a.len(), b.len()), (100, 100));
+        let (a, b) = (drain(&mut rx_a), drain(&mut rx_b));
+        assert_eq!((a.len(), b.len()), (200, 0), "worker b was full");
         assert_eq!(a[0], start);
-        assert_eq!(b[0], start + Duration::from_millis(1));
-        assert_eq!(a[1], start + Duration::from_millis(2));
+        assert_eq!(a[1], start + Duration::from_millis(1));
+        assert_eq!(a[199], start + Duration::from_millis(199));
+    }
+
+    #[test]
+    fn equal_workers_take_turns_and_a_limit_ends_the_arrivals_early() {
+        let start = Instant::now();
+        let ((a, mut rx_a), (b, mut rx_b)) = (lane(), lane());
+        let control = Arc::new(Control::new(None));
+        let pacer = Pacer {
+            arrivals: Arrivals::new(
+                Schedule::new(&Ramp::fixed(Rate::per_second(10_000.0))),
+                Arrival::Constant,
+                1,
+            ),
+            start,
+            end: None,
+            limit: Some(10),
+            lanes: vec![a, b],
+            control: control.clone(),
+            sleeper: Arc::new(Sleeper::default()),
+        };
+        pacer.spawn().unwrap().join().unwrap();
+        assert_eq!((drain(&mut rx_a).len(), drain(&mut rx_b).len()), (5, 5));
+        assert!(
+            control.ended_early().is_some(),
+            "the measured window ends at the last arrival"
+        );
     }
 
     #[test]

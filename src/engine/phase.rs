@@ -3,7 +3,7 @@
 //! they measured. It cannot fail: whatever goes wrong inside is reported, and teardown follows.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::closed::{self, Users};
 use super::open::Slots;
-use super::pacer::{Pacer, Sleeper};
+use super::pacer::{Lane, Pacer, Sleeper};
 use super::schedule::{Arrivals, Schedule};
 use super::worker::{self, Shared, Work, WorkerReport};
 use super::{Control, progress};
@@ -22,95 +22,89 @@ use crate::scenario::{Pacing, Plan};
 /// What the load phase produced.
 pub struct LoadPhase {
     pub recorder: Recorder,
-    /// Wall time of the whole phase, warmup included.
+    /// Wall time of the whole phase, warmup and grace included.
     pub duration: Duration,
+    /// From the start to the end of the measured window: the planned end, or when iterations
+    /// stopped starting if that came first.
+    pub window_end: Duration,
     /// Things that went wrong inside the harness; the run is incomplete.
     pub problems: Vec<String>,
 }
 
-/// Runs the load phase of `plan`. `shared.warmup_end` is set here, from the phase's start.
-pub async fn run(plan: &Plan, mut shared: Shared, threads: usize, quiet: bool) -> LoadPhase {
+/// Runs the load phase of `plan` on `threads` worker threads.
+pub async fn run(plan: &Plan, shared: Shared, threads: usize, quiet: bool) -> LoadPhase {
     let control = shared.control.clone();
     let variants = shared.variants;
-    let start = Instant::now();
-    shared.warmup_end = start + plan.load.warmup;
     let mut problems = Vec::new();
-    let mut receivers = Vec::new();
-    let mut pacer_sleeper = None;
+    let mut started = Vec::new();
+    let mut lanes = Vec::new();
 
-    match &plan.load.pacing {
-        Pacing::Closed {
-            vus,
-            think_time,
-            max_rate,
-        } => {
-            let peak = vus.peak();
-            let workers = worker::worker_count(threads, peak);
-            let limiter = max_rate.map(closed::limiter);
-            for index in 0..workers {
-                let users = Users {
-                    numbers: (0..peak)
-                        .filter(|vu| *vu as usize % workers == index)
-                        .collect(),
-                    ramp: vus.clone(),
-                    think_time: *think_time,
-                    limiter: limiter.clone(),
-                    start,
-                };
-                match worker::spawn(index, Work::Users(users), shared.clone()) {
-                    Ok(receiver) => receivers.push(receiver),
-                    Err(err) => {
-                        problems.push(format!("cannot start worker thread {index}: {err}"));
-                        control.interrupt_internally();
-                        break;
-                    }
-                }
+    let workers = match &plan.load.pacing {
+        Pacing::Closed { vus, .. } => worker::worker_count(threads, vus.peak()),
+        Pacing::Open { max_in_flight, .. } => worker::worker_count(threads, *max_in_flight),
+    };
+    let limiter = match &plan.load.pacing {
+        Pacing::Closed { max_rate, .. } => max_rate.map(closed::limiter),
+        Pacing::Open { .. } => None,
+    };
+    for index in 0..workers {
+        let (work, lane) = share_of_work(&plan.load.pacing, index, workers, limiter.clone());
+        match worker::spawn(index, work, shared.clone()) {
+            Ok(worker) => {
+                started.push(worker);
+                lanes.extend(lane);
+            }
+            Err(err) => {
+                problems.push(format!("cannot start worker thread {index}: {err}"));
+                break;
             }
         }
-        Pacing::Open {
-            rate,
-            arrival,
-            max_in_flight,
-            saturation,
-            max_queue,
-        } => {
-            let workers = worker::worker_count(threads, *max_in_flight);
-            let mut senders = Vec::with_capacity(workers);
-            for index in 0..workers {
-                let (sender, arrivals) = tokio::sync::mpsc::unbounded_channel();
-                let slots = Slots {
-                    arrivals,
-                    slots: share(*max_in_flight as usize, workers, index),
-                    saturation: *saturation,
-                    max_queue: share(*max_queue as usize, workers, index),
-                };
-                match worker::spawn(index, Work::Arrivals(slots), shared.clone()) {
-                    Ok(receiver) => {
-                        receivers.push(receiver);
-                        senders.push(sender);
-                    }
-                    Err(err) => {
-                        problems.push(format!("cannot start worker thread {index}: {err}"));
-                        control.interrupt_internally();
-                        break;
-                    }
-                }
+    }
+
+    // Start the clock only once every worker is ready: building runtimes and connection
+    // settings is not load time.
+    let mut ready = 0;
+    let mut gos = Vec::new();
+    let mut receivers = Vec::new();
+    for worker in started {
+        ready += usize::from(worker.ready.await.is_ok());
+        gos.push(worker.go);
+        receivers.push(worker.done);
+    }
+    if ready < workers {
+        problems.push(format!("only {ready} of {workers} worker threads started"));
+        control.interrupt_internally();
+    }
+    let start = Instant::now();
+    for go in gos {
+        let _ = go.send(start);
+    }
+    if let Pacing::Open { rate, arrival, .. } = &plan.load.pacing
+        && !lanes.is_empty()
+        && !control.stop.is_cancelled()
+    {
+        let sleeper = Arc::new(Sleeper::default());
+        let pacer = Pacer {
+            arrivals: Arrivals::new(Schedule::new(rate), *arrival, plan.seed),
+            start,
+            end: plan.load.stop.duration.map(|d| start + d),
+            limit: plan.load.stop.iterations,
+            lanes,
+            control: control.clone(),
+            sleeper: sleeper.clone(),
+        };
+        match pacer.spawn() {
+            Ok(_) => {
+                let stop = control.stop.clone();
+                tokio::spawn(async move {
+                    stop.cancelled().await;
+                    sleeper.stop();
+                });
             }
-            let sleeper = Arc::new(Sleeper::default());
-            let pacer = Pacer {
-                arrivals: Arrivals::new(Schedule::new(rate), *arrival, plan.seed),
-                start,
-                end: plan.load.stop.duration.map(|d| start + d),
-                workers: senders,
-                control: control.clone(),
-                sleeper: sleeper.clone(),
-                dispatched: Arc::new(AtomicU64::new(0)),
-            };
-            if let Err(err) = pacer.spawn() {
+            Err(err) => {
                 problems.push(format!("cannot start the pacer thread: {err}"));
                 control.interrupt_internally();
             }
-            pacer_sleeper = Some(sleeper);
         }
     }
 
@@ -122,13 +116,6 @@ pub async fn run(plan: &Plan, mut shared: Shared, threads: usize, quiet: bool) -
             plan.load.stop.duration,
             progress_done.clone(),
         ));
-    }
-    if let Some(sleeper) = pacer_sleeper {
-        let stop = control.stop.clone();
-        tokio::spawn(async move {
-            stop.cancelled().await;
-            sleeper.stop();
-        });
     }
 
     let reports = wait_for_workers(receivers, &control, plan, start).await;
@@ -145,10 +132,69 @@ pub async fn run(plan: &Plan, mut shared: Shared, threads: usize, quiet: bool) -
             Err(_) => problems.push("a worker thread stopped without reporting".to_owned()),
         }
     }
+    // The planned end, unless iterations stopped starting before it; without a planned end,
+    // the phase's own length.
+    let ended_early = control
+        .ended_early()
+        .map(|at| at.saturating_duration_since(start));
+    let window_end = match (plan.load.stop.duration, ended_early) {
+        (Some(planned), Some(ended)) => planned.min(ended),
+        (Some(planned), None) => planned,
+        (None, Some(ended)) => ended.min(duration),
+        (None, None) => duration,
+    };
     LoadPhase {
         recorder,
         duration,
+        window_end,
         problems,
+    }
+}
+
+/// Worker `index`'s part of the load, and (open model) how the pacer reaches it.
+fn share_of_work(
+    pacing: &Pacing,
+    index: usize,
+    workers: usize,
+    limiter: Option<Arc<governor::DefaultDirectRateLimiter>>,
+) -> (Work, Option<Lane>) {
+    match pacing {
+        Pacing::Closed {
+            vus, think_time, ..
+        } => {
+            let users = Users {
+                numbers: (0..vus.peak())
+                    .filter(|vu| *vu as usize % workers == index)
+                    .collect(),
+                ramp: vus.clone(),
+                think_time: *think_time,
+                limiter,
+            };
+            (Work::Users(users), None)
+        }
+        Pacing::Open {
+            max_in_flight,
+            saturation,
+            max_queue,
+            ..
+        } => {
+            let (sender, arrivals) = tokio::sync::mpsc::unbounded_channel();
+            let pending = Arc::new(AtomicUsize::new(0));
+            let slots = Slots {
+                arrivals,
+                pending: pending.clone(),
+                slots: share(*max_in_flight as usize, workers, index),
+                saturation: *saturation,
+                max_queue: share(*max_queue as usize, workers, index),
+            };
+            (
+                Work::Arrivals(slots),
+                Some(Lane {
+                    arrivals: sender,
+                    pending,
+                }),
+            )
+        }
     }
 }
 
@@ -198,16 +244,11 @@ fn share(total: usize, workers: usize, index: usize) -> usize {
     total / workers + usize::from(index < total % workers)
 }
 
-/// The summary's `load` block: what was asked for and what was achieved, over the measured
-/// window (after the warmup, until the planned end or the early stop).
-pub fn load_summary(plan: &Plan, recorder: &Recorder, duration: Duration) -> LoadSummary {
-    // Iterations start only until the planned end; the grace period after it is not load time.
-    let window = plan
-        .load
-        .stop
-        .duration
-        .map_or(duration, |planned| planned.min(duration));
-    let measured = window.saturating_sub(plan.load.warmup).as_secs_f64();
+/// The summary's `load` block: what was asked for and what was achieved, over one measured
+/// window: from the end of the warmup to `window_end` (the planned end, or when iterations
+/// stopped starting). The grace period after it is not load time.
+pub fn load_summary(plan: &Plan, recorder: &Recorder, window_end: Duration) -> LoadSummary {
+    let measured = window_end.saturating_sub(plan.load.warmup).as_secs_f64();
     let per_second = |count: f64| {
         if measured > 0.0 {
             round3(count / measured)
@@ -215,40 +256,31 @@ pub fn load_summary(plan: &Plan, recorder: &Recorder, duration: Duration) -> Loa
             0.0
         }
     };
-    match &plan.load.pacing {
-        Pacing::Closed { vus, .. } => LoadSummary {
-            model: "closed".to_owned(),
-            target_rate: None,
-            achieved_rate: per_second(recorder.iterations as f64),
-            iterations: recorder.iterations,
-            dropped_iterations: recorder.dropped,
-            max_in_flight: None,
-            vus: Some(u64::from(vus.peak())),
-        },
+    let (model, target_rate, max_in_flight, vus) = match &plan.load.pacing {
+        Pacing::Closed { vus, .. } => ("closed", None, None, Some(u64::from(vus.peak()))),
         Pacing::Open {
             rate,
             max_in_flight,
             ..
         } => {
             let schedule = Schedule::new(rate);
-            let planned_end = plan.load.stop.duration.unwrap_or(duration);
-            let window = planned_end.saturating_sub(plan.load.warmup).as_secs_f64();
-            let planned =
-                schedule.expected_by(planned_end) - schedule.expected_by(plan.load.warmup);
-            LoadSummary {
-                model: "open".to_owned(),
-                target_rate: Some(if window > 0.0 {
-                    round3(planned / window)
-                } else {
-                    rate.start.as_per_second()
-                }),
-                achieved_rate: per_second(recorder.iterations as f64),
-                iterations: recorder.iterations,
-                dropped_iterations: recorder.dropped,
-                max_in_flight: Some(u64::from(*max_in_flight)),
-                vus: None,
-            }
+            let planned = schedule.expected_by(window_end) - schedule.expected_by(plan.load.warmup);
+            let target = if measured > 0.0 {
+                per_second(planned)
+            } else {
+                rate.start.as_per_second()
+            };
+            ("open", Some(target), Some(u64::from(*max_in_flight)), None)
         }
+    };
+    LoadSummary {
+        model: model.to_owned(),
+        target_rate,
+        achieved_rate: per_second(recorder.iterations as f64),
+        iterations: recorder.iterations,
+        dropped_iterations: recorder.dropped,
+        max_in_flight,
+        vus,
     }
 }
 

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::fixtures::{FixtureAgent, create_body};
 use crate::metrics::sample::VariantId;
+use crate::scenario::AgentTemplate;
 use crate::scenario::check::default_run_body;
-use crate::scenario::flags::{DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT};
 use crate::scenario::{AgentChoice, MixOp, Plan};
 
 /// One mix entry, ready to run.
@@ -31,6 +31,8 @@ pub struct Program {
     pub prefix: String,
     pub team_id: u64,
     pub make_connection_id: u64,
+    /// What agents created with no fixture to copy are made of.
+    pub template: AgentTemplate,
 }
 
 impl Program {
@@ -81,6 +83,7 @@ impl Program {
             prefix,
             team_id: plan.target.team_id(),
             make_connection_id,
+            template: plan.template.clone(),
         }
     }
 
@@ -119,7 +122,10 @@ impl Program {
                 self.fixture(v).model.as_str(),
                 self.fixture(v).system_prompt.as_str(),
             ),
-            None => (DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT),
+            None => (
+                self.template.model.as_str(),
+                self.template.system_prompt.as_str(),
+            ),
         };
         create_body(
             name,

@@ -101,17 +101,21 @@ impl Schedule {
         segment.before + segment.expected_within(t - segment.start)
     }
 
-    /// When the expected count reaches `count`; `None` if it never does (the rate ends at zero).
+    /// The earliest time the expected count reaches `count`; `None` if it never does (the rate
+    /// ends at zero). Stretches at zero rate hold no arrivals, so none is placed inside one.
     pub fn time_of(&self, count: f64) -> Option<Duration> {
-        let segment = self
-            .segments
-            .iter()
-            .rev()
-            .find(|s| s.before <= count)
-            .expect("the first segment has nothing before it");
-        let within = segment.time_of(count - segment.before);
-        let seconds = segment.start + within.min(segment.length);
-        (seconds.is_finite() && within.is_finite()).then(|| Duration::from_secs_f64(seconds))
+        let segment = self.segments.iter().find(|s| {
+            let silent = s.from <= 0.0 && s.to <= 0.0;
+            let total = if s.length.is_finite() {
+                s.expected_within(s.length)
+            } else {
+                f64::INFINITY
+            };
+            !silent && count <= s.before + total
+        })?;
+        let within = segment.time_of(count - segment.before).min(segment.length);
+        let seconds = segment.start + within;
+        Duration::try_from_secs_f64(seconds).ok()
     }
 }
 
@@ -233,6 +237,7 @@ mod tests {
             "on the way down: {at:?}"
         );
         assert_eq!(schedule.time_of(2000.5), None, "the rate ends at zero");
+        assert_eq!(schedule.time_of(0.0), Some(Duration::ZERO));
 
         let mut arrivals = Arrivals::new(schedule, Arrival::Constant, 1);
         let offsets: Vec<Duration> = std::iter::from_fn(|| arrivals.next_offset()).collect();
@@ -243,6 +248,31 @@ mod tests {
             .filter(|at| **at < Duration::from_secs(10))
             .count();
         assert_eq!(in_first_stage, 500);
+    }
+
+    #[test]
+    fn silent_stretches_hold_no_arrivals() {
+        // 100/s down to 0 over 10 s (500), nothing for 10 s, then 0 up to 100/s over 10 s.
+        let schedule = Schedule::new(&ramp(100.0, &[(10, 0.0), (10, 0.0), (10, 100.0)]));
+        let at = |count: f64| schedule.time_of(count).unwrap().as_secs_f64();
+        assert!(
+            (at(500.0) - 10.0).abs() < 1e-6,
+            "the 500th is due as the rate reaches zero: {}",
+            at(500.0)
+        );
+        // Rising 0 -> 100/s over 10 s, half an arrival takes sqrt(0.1) s.
+        assert!(
+            (at(500.5) - (20.0 + 0.1f64.sqrt())).abs() < 1e-6,
+            "the next waits for the rise: {}",
+            at(500.5)
+        );
+        // A run that opens with silence starts when the rate does.
+        let schedule = Schedule::new(&ramp(0.0, &[(5, 0.0), (5, 100.0)]));
+        assert_eq!(schedule.time_of(0.0), Some(Duration::from_secs(5)));
+        assert_eq!(
+            Schedule::new(&Ramp::fixed(Rate::per_second(0.0))).time_of(0.0),
+            None
+        );
     }
 
     #[test]

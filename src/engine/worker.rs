@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -29,7 +29,8 @@ pub struct Shared {
     pub client: ClientOptions,
     pub seed: u64,
     pub variants: usize,
-    pub warmup_end: Instant,
+    /// The leading period left out of the summary, from the start.
+    pub warmup: Duration,
 }
 
 /// A worker's share of the load.
@@ -45,6 +46,15 @@ pub enum Work {
 pub struct WorkerReport {
     pub recorder: Recorder,
     pub problems: Vec<String>,
+}
+
+/// A started worker: it reports `ready` once its runtime and connections' settings are built,
+/// waits for the start instant on `go` (so building them is never counted as load time), and
+/// hands its report to `done`.
+pub struct Started {
+    pub ready: oneshot::Receiver<()>,
+    pub go: oneshot::Sender<Instant>,
+    pub done: oneshot::Receiver<WorkerReport>,
 }
 
 /// Worker threads to run when the user does not say: every core for a target elsewhere, half of
@@ -63,27 +73,34 @@ pub fn worker_count(threads: usize, concurrency: u32) -> usize {
     threads.min(concurrency as usize).max(1)
 }
 
-/// Starts a worker thread; its report arrives on the receiver when its work is done.
-pub fn spawn(
-    index: usize,
-    work: Work,
-    shared: Shared,
-) -> std::io::Result<oneshot::Receiver<WorkerReport>> {
-    let (done, report) = oneshot::channel();
+/// Starts a worker thread.
+pub fn spawn(index: usize, work: Work, shared: Shared) -> std::io::Result<Started> {
+    let (ready_tx, ready) = oneshot::channel();
+    let (go, go_rx) = oneshot::channel();
+    let (done_tx, done) = oneshot::channel();
     std::thread::Builder::new()
         .name(format!("agentload-worker-{index}"))
         .spawn(move || {
             let variants = shared.variants;
-            let report = run_worker(index, work, shared).unwrap_or_else(|problem| WorkerReport {
-                recorder: Recorder::new(variants),
-                problems: vec![problem],
-            });
-            let _ = done.send(report);
+            let report =
+                run_worker(index, work, shared, ready_tx, go_rx).unwrap_or_else(|problem| {
+                    WorkerReport {
+                        recorder: Recorder::new(variants),
+                        problems: vec![problem],
+                    }
+                });
+            let _ = done_tx.send(report);
         })?;
-    Ok(report)
+    Ok(Started { ready, go, done })
 }
 
-fn run_worker(index: usize, work: Work, shared: Shared) -> Result<WorkerReport, String> {
+fn run_worker(
+    index: usize,
+    work: Work,
+    shared: Shared,
+    ready: oneshot::Sender<()>,
+    go: oneshot::Receiver<Instant>,
+) -> Result<WorkerReport, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -94,23 +111,33 @@ fn run_worker(index: usize, work: Work, shared: Shared) -> Result<WorkerReport, 
         Work::Arrivals(slots) => slots.slots,
     }
     .max(1);
+    let client = ApiClient::new(options)?;
+    let _ = ready.send(());
+    let Ok(start) = go.blocking_recv() else {
+        // The load phase gave up before starting (another worker failed).
+        return Ok(WorkerReport {
+            recorder: Recorder::new(shared.variants),
+            problems: Vec::new(),
+        });
+    };
     let context = Rc::new(Context {
-        client: ApiClient::new(options)?,
+        client,
         program: shared.program.clone(),
         control: shared.control.clone(),
         registry: shared.registry.clone(),
         created_names: shared.created_names.clone(),
         recorder: RefCell::new(Recorder::new(shared.variants)),
-        warmup_end: shared.warmup_end,
+        warmup_end: start + shared.warmup,
         stop: shared.control.stop.child_token(),
         abort: shared.control.abort.child_token(),
+        budget_spent: shared.control.budget_spent.child_token(),
         live: shared.control.worker_counters(),
     });
     let seed = shared.seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let local = tokio::task::LocalSet::new();
     let problems = local.block_on(&runtime, async {
         match work {
-            Work::Users(users) => closed::run(context.clone(), users, shared.seed).await,
+            Work::Users(users) => closed::run(context.clone(), users, start, shared.seed).await,
             Work::Arrivals(slots) => open::run(context.clone(), slots, seed).await,
         }
     });

@@ -54,6 +54,7 @@ pub fn check(
         mix,
         thresholds,
         simulator,
+        template: AgentTemplate::default(),
     })
 }
 

@@ -13,11 +13,6 @@ use super::units::Rate;
 use super::*;
 use crate::api::Op;
 
-/// Model and system prompt of the temporary agent a flag-only run creates when an op needs one.
-pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
-pub const DEFAULT_SYSTEM_PROMPT: &str =
-    "You are an agent created by agentload for a load test. Answer in one short sentence.";
-
 /// Values from the command line; each replaces the file's.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -98,6 +93,7 @@ impl Plan {
             mix: Vec::new(),
             thresholds: Vec::new(),
             simulator: SimulatorSettings::default(),
+            template: AgentTemplate::default(),
         };
         plan.apply(overrides)?;
         Ok(plan)
@@ -199,6 +195,17 @@ impl Plan {
             }
         }
         if let Some(duration) = overrides.duration {
+            let staged = match &self.load.pacing {
+                Pacing::Closed { vus, .. } => !vus.stages.is_empty(),
+                Pacing::Open { rate, .. } => !rate.stages.is_empty(),
+            };
+            if staged {
+                return Err(Diagnostic::flag(
+                    "--duration",
+                    "the scenario's stages set the run's length, and --duration would cut or stretch them",
+                    "edit the stages' durations in the file, or replace the load shape with --rate or --vus",
+                ));
+            }
             self.load.stop.duration = Some(duration);
         }
         if let Some(iterations) = overrides.iterations {
@@ -288,24 +295,43 @@ impl Plan {
                 })
                 .collect::<Result<_, Diagnostic>>()?;
         }
+        if let Some(model) = &overrides.model {
+            self.template.model = model.clone();
+        }
+        if let Some(prompt) = &overrides.system_prompt {
+            self.template.system_prompt = prompt.clone();
+        }
         let needs_agent = self.mix.iter().any(|m| m.op.targets_fixture());
-        if needs_agent && self.fixtures.is_empty() {
+        let made_temporary = needs_agent && self.fixtures.is_empty();
+        if made_temporary {
             self.fixtures.push(Fixture {
                 name: "temporary".to_owned(),
                 kind: FixtureKind::Create {
-                    model: overrides
-                        .model
-                        .clone()
-                        .unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
-                    system_prompt: overrides
-                        .system_prompt
-                        .clone()
-                        .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned()),
+                    model: self.template.model.clone(),
+                    system_prompt: self.template.system_prompt.clone(),
                     extra: Map::new(),
                 },
             });
             for entry in self.mix.iter_mut().filter(|m| m.op.targets_fixture()) {
                 entry.agents = AgentChoice::All;
+            }
+        }
+        let creates_untemplated = self.mix.iter().any(|m| {
+            matches!(m.op, MixOp::Create | MixOp::Delete | MixOp::Lifecycle)
+                && m.agents == AgentChoice::None
+        });
+        for (flag, given) in [
+            ("--model", overrides.model.is_some()),
+            ("--system-prompt", overrides.system_prompt.is_some()),
+        ] {
+            if given && !made_temporary && !creates_untemplated {
+                return Err(Diagnostic::flag(
+                    flag,
+                    format!(
+                        "{flag} would change nothing: every agent this run uses or creates copies an [[agents]] entry or --agent-id"
+                    ),
+                    "drop the flag, or edit the model in the scenario's [[agents]]",
+                ));
             }
         }
         Ok(())

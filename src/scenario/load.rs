@@ -70,22 +70,6 @@ impl<T: Copy> Ramp<T> {
             stages: Vec::new(),
         }
     }
-
-    /// The time the stages take together.
-    pub fn stages_duration(&self) -> Duration {
-        self.stages.iter().map(|s| s.duration).sum()
-    }
-
-    /// The value at every stage boundary, starting with `start`: (time, value).
-    pub fn points(&self) -> Vec<(Duration, T)> {
-        let mut at = Duration::ZERO;
-        let mut points = vec![(at, self.start)];
-        for stage in &self.stages {
-            at += stage.duration;
-            points.push((at, stage.target));
-        }
-        points
-    }
 }
 
 impl Ramp<u32> {
@@ -96,22 +80,26 @@ impl Ramp<u32> {
             .fold(self.start, u32::max)
     }
 
+    /// The stages as (start, end, from, to) stretches, without allocating.
+    fn stretches(&self) -> impl Iterator<Item = (Duration, Duration, u32, u32)> + '_ {
+        self.stages
+            .iter()
+            .scan((Duration::ZERO, self.start), |(at, value), stage| {
+                let stretch = (*at, *at + stage.duration, *value, stage.target);
+                (*at, *value) = (*at + stage.duration, stage.target);
+                Some(stretch)
+            })
+    }
+
     /// Virtual users active `elapsed` into the run (the linear ramp, rounded down).
     pub fn at(&self, elapsed: Duration) -> u32 {
-        let points = self.points();
-        for pair in points.windows(2) {
-            let ((t0, v0), (t1, v1)) = (pair[0], pair[1]);
+        for (t0, t1, v0, v1) in self.stretches() {
             if elapsed < t1 {
-                let span = (t1 - t0).as_secs_f64();
-                let fraction = if span > 0.0 {
-                    (elapsed - t0).as_secs_f64() / span
-                } else {
-                    1.0
-                };
+                let fraction = elapsed.saturating_sub(t0).as_secs_f64() / (t1 - t0).as_secs_f64();
                 return (f64::from(v0) + (f64::from(v1) - f64::from(v0)) * fraction).floor() as u32;
             }
         }
-        points.last().map_or(self.start, |(_, v)| *v)
+        self.stages.last().map_or(self.start, |stage| stage.target)
     }
 
     /// The earliest time at or after `from` when user `vu` (0-based) is active, if ever.
@@ -120,16 +108,13 @@ impl Ramp<u32> {
         if f64::from(self.at(from)) >= needed {
             return Some(from);
         }
-        let points = self.points();
-        for pair in points.windows(2) {
-            let ((t0, v0), (t1, v1)) = (pair[0], pair[1]);
+        for (t0, t1, v0, v1) in self.stretches() {
             if t1 <= from || v1 < v0 || f64::from(v1) < needed {
                 continue;
             }
             // The ramp rises through `needed` inside this stage.
             let fraction = (needed - f64::from(v0)) / (f64::from(v1) - f64::from(v0));
-            let at = t0 + (t1 - t0).mul_f64(fraction.clamp(0.0, 1.0));
-            let at = at.max(from);
+            let at = (t0 + (t1 - t0).mul_f64(fraction.clamp(0.0, 1.0))).max(from);
             // Rounding: step forward until the rounded-down count admits the user.
             return Some(if f64::from(self.at(at)) >= needed {
                 at
@@ -197,6 +182,17 @@ pub struct Stop {
     pub duration: Option<Duration>,
     /// Iterations across all virtual users (or arrivals started) together.
     pub iterations: Option<u64>,
+}
+
+impl Load {
+    /// The iterations the workers share out, in the closed model. In the open model the pacer
+    /// enforces `iterations` itself, by sending no more arrivals.
+    pub fn iteration_budget(&self) -> Option<u64> {
+        match self.pacing {
+            Pacing::Closed { .. } => self.stop.iterations,
+            Pacing::Open { .. } => None,
+        }
+    }
 }
 
 /// One `[[load.stages]]` entry as written.

@@ -29,6 +29,24 @@ pub struct Plan {
     pub mix: Vec<MixEntry>,
     pub thresholds: Vec<Threshold>,
     pub simulator: SimulatorSettings,
+    /// Model and system prompt of agents the run creates with no fixture to copy.
+    pub template: AgentTemplate,
+}
+
+/// What an agent the run creates is made of when no `[[agents]]` entry serves as its model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentTemplate {
+    pub model: String,
+    pub system_prompt: String,
+}
+
+impl Default for AgentTemplate {
+    fn default() -> Self {
+        AgentTemplate {
+            model: "gpt-4o-mini".to_owned(),
+            system_prompt: "You are an agent created by agentload for a load test. Answer in one short sentence.".to_owned(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

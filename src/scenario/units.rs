@@ -80,6 +80,11 @@ impl Rate {
                 "rate {text:?} is above the supported maximum of 10000000/s"
             ));
         }
+        if per_second > 0.0 && 1.0 / per_second > MAX_DURATION.as_secs_f64() {
+            return Err(format!(
+                "rate {text:?} is below one per 30 days, the longest gap supported; use 0/s for none"
+            ));
+        }
         Ok(Rate(per_second))
     }
 }
@@ -311,6 +316,7 @@ mod tests {
         assert!(Rate::parse("-1/s").is_err());
         assert!(Rate::parse("fast/s").is_err());
         assert!(Rate::parse("1e12/s").unwrap_err().contains("maximum"));
+        assert!(Rate::parse("1e-300/s").unwrap_err().contains("30 days"));
         assert_eq!(Rate::parse("300/min").unwrap().to_string(), "5/s");
     }
 

@@ -157,7 +157,7 @@ fn drop_saturation_drops_what_finds_no_slot() {
     );
     let path = scenario(dir.path(), "drop.toml", &text);
     let out = dir.path().join("out");
-    assert_code(&sim.run(&path, &out, &["--threads", "1"]), 0);
+    assert_code(&sim.run(&path, &out, &[]), 0);
     let summary = summary(&out);
     let started = count(&summary["ops"]["run"]["requests"]);
     let dropped = count(&summary["load"]["dropped_iterations"]);
@@ -476,4 +476,152 @@ fn a_rate_flag_turns_a_closed_scenario_open() {
     let summary = summary(&out);
     assert_eq!(summary["load"]["model"], "open");
     assert_eq!(count(&summary["ops"]["list"]["requests"]), 100);
+}
+
+#[test]
+fn under_overload_every_arrival_runs_or_is_dropped_whatever_the_threads() {
+    let sim = Sim::start(slow_runs(Duration::from_millis(20)));
+    let dir = tempfile::tempdir().unwrap();
+    let text = one_op("run", None, 1, 1).replace(
+        "[load]\nvus = 1\niterations = 1",
+        "[load]\nmodel = \"open\"\nrate = \"1000/s\"\narrival = \"poisson\"\nduration = \"2s\"\nmax_in_flight = 8\nmax_queue = 50",
+    );
+    let path = scenario(dir.path(), "overload.toml", &text);
+    let mut started = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(format!("out-{threads}"));
+        assert_code(&sim.run(&path, &out, &["--threads", threads]), 0);
+        let summary = summary(&out);
+        let runs = count(&summary["ops"]["run"]["requests"]);
+        let dropped = count(&summary["load"]["dropped_iterations"]);
+        // The arrivals of this seeded Poisson schedule in 2 s, whatever happens to them.
+        let arrivals = runs + dropped;
+        assert!(
+            (arrivals as f64 - 2000.0).abs() < 4.0 * 2000f64.sqrt(),
+            "{threads} threads: {runs} + {dropped}"
+        );
+        started.push(runs as f64);
+    }
+    // Slots are shared out by load, not by turn: the thread count changes little.
+    let ratio = started[1] / started[0];
+    assert!(
+        (0.7..=1.4).contains(&ratio),
+        "started with 2 threads / 1 thread = {ratio}"
+    );
+}
+
+#[test]
+fn a_spent_iteration_budget_ends_the_run_at_once() {
+    let sim = Sim::start(fast_profile());
+    let dir = tempfile::tempdir().unwrap();
+    // Open: the second arrival would be a minute away.
+    let out = dir.path().join("open");
+    let began = Instant::now();
+    assert_code(
+        &run_flags(
+            &sim,
+            &out,
+            &["--op", "list", "--rate", "1/min", "--iterations", "1"],
+        ),
+        0,
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(count(&summary(&out)["load"]["iterations"]), 1);
+    // Open at 100/s for 100 iterations: the achieved rate is over the time arrivals took.
+    let out = dir.path().join("rate");
+    assert_code(
+        &run_flags(
+            &sim,
+            &out,
+            &["--op", "list", "--rate", "100/s", "--iterations", "100"],
+        ),
+        0,
+    );
+    let achieved = summary(&out)["load"]["achieved_rate"].as_f64().unwrap();
+    assert!((achieved - 100.0).abs() < 5.0, "{achieved}/s");
+    // Closed, ramping over 30 s: users waiting for their turn stop waiting.
+    let text = one_op("list", None, 3, 1).replace(
+        "vus = 1\n",
+        "stages = [{ duration = \"30s\", target = 10 }]\n",
+    );
+    let path = scenario(dir.path(), "ramp-budget.toml", &text);
+    let out = dir.path().join("closed");
+    let began = Instant::now();
+    assert_code(&sim.run(&path, &out, &[]), 0);
+    assert!(
+        began.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(count(&summary(&out)["load"]["iterations"]), 3);
+}
+
+#[test]
+fn model_flags_shape_the_agents_the_run_makes_and_refuse_to_do_nothing() {
+    let sim = Sim::start(fast_profile());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("made");
+    assert_code(
+        &run_flags(
+            &sim,
+            &out,
+            &[
+                "--op",
+                "lifecycle",
+                "--model",
+                "custom-model",
+                "--iterations",
+                "2",
+            ],
+        ),
+        0,
+    );
+    assert_eq!(count(&summary(&out)["ops"]["create"]["ok"]), 2);
+
+    let keep = keep_one_agent(&sim);
+    let output = run_flags(
+        &sim,
+        &dir.path().join("nothing"),
+        &[
+            "--op",
+            "get",
+            "--agent-id",
+            &keep,
+            "--model",
+            "x",
+            "--iterations",
+            "1",
+        ],
+    );
+    assert_code(&output, 2);
+    assert!(
+        text(&output.stderr).contains("--model would change nothing"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let ramp = scenario(
+        dir.path(),
+        "staged.toml",
+        &one_op("list", None, 5, 1).replace(
+            "vus = 1\n",
+            "stages = [{ duration = \"5s\", target = 2 }]\n",
+        ),
+    );
+    let output = agentload()
+        .arg("run")
+        .arg(&ramp)
+        .args(["--duration", "1s"])
+        .output()
+        .unwrap();
+    assert_code(&output, 2);
+    assert!(
+        text(&output.stderr).contains("stages set the run's length"),
+        "{}",
+        text(&output.stderr)
+    );
 }
