@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use futures::FutureExt;
+use http::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -121,13 +124,13 @@ impl Attempt {
 
     /// Fails with the response's status as the class, whatever happens reading its body (a
     /// lost body only shortens the message), keeping `Retry-After` for whoever retries.
-    async fn fail_http<T>(
+    fn fail_http<'a, T>(
         self,
-        client: &ApiClient,
+        client: &'a ApiClient,
         response: Response<Incoming>,
         lease: Lease,
         deadlines: &[(Instant, ErrorClass)],
-    ) -> Call<T> {
+    ) -> impl Future<Output = Call<T>> + use<'a, T> {
         let status = response.status();
         let retry_after = response
             .headers()
@@ -135,17 +138,20 @@ impl Attempt {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let message = match client.read_body(response, lease, deadlines).await {
-            Ok(body) => types::describe_error(status, &body),
-            Err(lost) => format!(
-                "{} (the body was lost: {})",
-                types::describe_error(status, b""),
-                lost.message
-            ),
-        };
-        let mut call = self.fail(Failure::new(ErrorClass::Http(status.as_u16()), message));
-        call.retry_after = retry_after;
-        call
+        let body = client.read_body(response.into_body(), lease, deadlines);
+        body.map(move |body| {
+            let message = match body {
+                Ok(body) => types::describe_error(status, &body),
+                Err(lost) => format!(
+                    "{} (the body was lost: {})",
+                    types::describe_error(status, b""),
+                    lost.message
+                ),
+            };
+            let mut call = self.fail(Failure::new(ErrorClass::Http(status.as_u16()), message));
+            call.retry_after = retry_after;
+            call
+        })
     }
 
     fn succeed<T>(mut self, value: T) -> Call<T> {
@@ -191,33 +197,34 @@ impl ApiClient {
         )
     }
 
-    /// A request with the headers every call carries, and a JSON body when given.
+    /// A request with the headers every call carries, and a JSON body when given. Built in
+    /// place in its box: a builder would move the whole request once per header.
     fn build(
         &self,
         method: Method,
         path: &str,
         body: Option<Bytes>,
-    ) -> Result<Request<Full<Bytes>>, Failure> {
-        let mut builder = self
+    ) -> Result<Box<Request<Full<Bytes>>>, Failure> {
+        let uri = self
             .transport
-            .request(method, path)
-            .map_err(|message| Failure::new(ErrorClass::Decode, message))?
-            .header(AUTHORIZATION, self.auth.clone())
-            .header(
-                USER_AGENT,
-                HeaderValue::from_static(concat!("agentload/", env!("CARGO_PKG_VERSION"))),
-            );
-        if body.is_some() {
-            builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            .uri(path)
+            .map_err(|message| Failure::new(ErrorClass::Decode, message))?;
+        let json = body.is_some();
+        let mut request = Box::new(Request::new(Full::new(body.unwrap_or_default())));
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.reserve(5);
+        headers.insert(HOST, self.transport.endpoint().authority.clone());
+        headers.insert(AUTHORIZATION, self.auth.clone());
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("agentload/", env!("CARGO_PKG_VERSION"))),
+        );
+        if json {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        builder
-            .body(Full::new(body.unwrap_or_default()))
-            .map_err(|err| {
-                Failure::new(
-                    ErrorClass::Decode,
-                    format!("cannot form the request: {err}"),
-                )
-            })
+        Ok(request)
     }
 
     /// `GET /ai-agents/v1/agents`
@@ -272,7 +279,7 @@ impl ApiClient {
         &self,
         op: Op,
         intended: Option<Instant>,
-        request: Result<Request<Full<Bytes>>, Failure>,
+        request: Result<Box<Request<Full<Bytes>>>, Failure>,
         parse: impl FnOnce(&[u8]) -> Result<T, String>,
     ) -> Call<T> {
         let mut attempt = Attempt::start(op, intended, &self.timeouts);
@@ -289,7 +296,10 @@ impl ApiClient {
         if !response.status().is_success() {
             return attempt.fail_http(self, response, lease, &deadlines).await;
         }
-        let body = match self.read_body(response, lease, &deadlines).await {
+        let body = match self
+            .read_body(response.into_body(), lease, &deadlines)
+            .await
+        {
             Ok(body) => body,
             Err(failure) => return attempt.fail(failure),
         };
@@ -429,53 +439,67 @@ impl ApiClient {
     }
 
     /// Sends and waits for the response headers, within the deadlines.
-    async fn send(
+    ///
+    /// Not an `async fn`, and the request boxed, so that a request's future holds no second
+    /// copy of the request: every byte of that future is copied each time a call starts.
+    fn send(
         &self,
-        request: Request<Full<Bytes>>,
+        request: Box<Request<Full<Bytes>>>,
         deadlines: &[(Instant, ErrorClass)],
-    ) -> Result<(Response<Incoming>, Lease), Failure> {
-        match within(self.transport.send(request), deadlines).await {
+    ) -> impl Future<Output = Result<(Response<Incoming>, Lease), Failure>> + use<'_> {
+        within(self.transport.send(request), deadlines).map(|sent| match sent {
             Err(class) => Err(self.timeout_failure(class)),
             Ok(Err(err)) => Err(classify_send_error(err)),
             Ok(Ok(sent)) => Ok(sent),
-        }
+        })
     }
 
     /// Reads a whole body, bounded in size and time; the connection is reused after a complete
     /// read and closed otherwise.
-    async fn read_body(
+    fn read_body(
         &self,
-        response: Response<Incoming>,
+        mut body: Incoming,
         lease: Lease,
         deadlines: &[(Instant, ErrorClass)],
-    ) -> Result<Vec<u8>, Failure> {
-        let mut body = response.into_body();
-        let mut bytes = Vec::new();
-        loop {
-            match within(body.frame(), deadlines).await {
-                Err(class) => return Err(Failure::new(class, "the body did not arrive in time")),
-                Ok(Some(Err(err))) => {
-                    return Err(Failure::new(
-                        ErrorClass::StreamCut,
-                        format!(
-                            "connection lost while reading the body: {}",
-                            error_chain(&err)
-                        ),
-                    ));
-                }
-                Ok(None) => {
-                    self.transport.release(lease);
-                    return Ok(bytes);
-                }
-                Ok(Some(Ok(frame))) => {
-                    if let Ok(chunk) = frame.into_data() {
-                        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                            return Err(Failure::new(
-                                ErrorClass::Decode,
-                                format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-                            ));
+    ) -> impl Future<Output = Result<Vec<u8>, Failure>> + use<'_> {
+        // One deadline for the whole body, set once rather than per frame.
+        let (at, class) = earliest(deadlines);
+        let sleep = tokio::time::sleep_until(at.into());
+        async move {
+            tokio::pin!(sleep);
+            let mut bytes = Vec::new();
+            loop {
+                let frame = tokio::select! {
+                    biased;
+                    frame = body.frame() => frame,
+                    _ = &mut sleep => {
+                        return Err(Failure::new(class, "the body did not arrive in time"));
+                    }
+                };
+                match frame {
+                    Some(Err(err)) => {
+                        return Err(Failure::new(
+                            ErrorClass::StreamCut,
+                            format!(
+                                "connection lost while reading the body: {}",
+                                error_chain(&err)
+                            ),
+                        ));
+                    }
+                    None => {
+                        self.transport.release(lease);
+                        return Ok(bytes);
+                    }
+                    Some(Ok(frame)) => {
+                        if let Ok(chunk) = frame.into_data() {
+                            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                                return Err(Failure::new(
+                                    ErrorClass::Decode,
+                                    format!("the body is larger than {MAX_BODY_BYTES} bytes"),
+                                ));
+                            }
+                            bytes.extend_from_slice(&chunk);
                         }
-                        bytes.extend_from_slice(&chunk);
                     }
                 }
             }
@@ -497,18 +521,24 @@ impl ApiClient {
 }
 
 /// Awaits `future` until the earliest deadline; on expiry returns that deadline's class.
-async fn within<F: Future>(
+///
+/// Not an `async fn`: that would keep `future` in its state beside the timeout holding it,
+/// doubling the size of every request's future (and the bytes copied to start one).
+fn within<F: Future>(
     future: F,
     deadlines: &[(Instant, ErrorClass)],
-) -> Result<F::Output, ErrorClass> {
-    let (at, class) = deadlines
+) -> impl Future<Output = Result<F::Output, ErrorClass>> + use<F> {
+    let (at, class) = earliest(deadlines);
+    tokio::time::timeout_at(at.into(), future).map(move |result| result.map_err(|_| class))
+}
+
+/// The deadline that comes first, with its class.
+fn earliest(deadlines: &[(Instant, ErrorClass)]) -> (Instant, ErrorClass) {
+    deadlines
         .iter()
         .copied()
         .min_by_key(|(at, _)| *at)
-        .expect("at least one deadline");
-    tokio::time::timeout_at(at.into(), future)
-        .await
-        .map_err(|_| class)
+        .expect("at least one deadline")
 }
 
 /// Classifies a failure to get response headers.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HOST, HeaderValue};
+use http::header::HeaderValue;
 use http::{Request, Response, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -25,7 +25,7 @@ pub struct Endpoint {
     host: String,
     port: u16,
     /// The `Host` header.
-    authority: HeaderValue,
+    pub authority: HeaderValue,
     /// The base URL's path without a trailing slash, e.g. `/api/v2`.
     pub base_path: String,
     tls: Option<(TlsConnector, ServerName<'static>)>,
@@ -149,18 +149,13 @@ impl Transport {
         &self.endpoint
     }
 
-    /// A request to `path_and_query` (under the base path) with the `Host` header set.
-    pub fn request(
-        &self,
-        method: http::Method,
-        path_and_query: &str,
-    ) -> Result<http::request::Builder, String> {
-        let uri = Uri::try_from(format!("{}{path_and_query}", self.endpoint.base_path))
-            .map_err(|err| format!("cannot form a request path: {err}"))?;
-        Ok(Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(HOST, self.endpoint.authority.clone()))
+    /// The URI of `path_and_query` under the base path; requests also need the endpoint's
+    /// `authority` as their `Host` header.
+    pub fn uri(&self, path_and_query: &str) -> Result<Uri, String> {
+        let mut path = String::with_capacity(self.endpoint.base_path.len() + path_and_query.len());
+        path.push_str(&self.endpoint.base_path);
+        path.push_str(path_and_query);
+        Uri::try_from(path).map_err(|err| format!("cannot form a request path: {err}"))
     }
 
     /// Sends a request on an idle connection (or a new one) and waits for the response headers.
@@ -168,16 +163,16 @@ impl Transport {
     /// which is safe: it was never written.
     pub async fn send(
         &self,
-        mut request: Request<Full<Bytes>>,
+        mut request: Box<Request<Full<Bytes>>>,
     ) -> Result<(Response<Incoming>, Lease), SendError> {
         while let Some(mut sender) = self.checkout() {
             if sender.ready().await.is_err() {
                 continue;
             }
-            match sender.try_send_request(request).await {
+            match sender.try_send_request(*request).await {
                 Ok(response) => return Ok((response, Lease(sender))),
                 Err(mut err) => match err.take_message() {
-                    Some(unsent) => request = unsent,
+                    Some(unsent) => *request = unsent,
                     None => {
                         return Err(SendError::Lost(crate::api::client::error_chain(
                             err.error(),
@@ -189,7 +184,7 @@ impl Transport {
         // Boxed: connecting (DNS, TCP, TLS) needs a large future that the common path, reusing
         // a connection, should not carry and copy around.
         let mut sender = Box::pin(self.connect()).await?;
-        match sender.try_send_request(request).await {
+        match sender.try_send_request(*request).await {
             Ok(response) => Ok((response, Lease(sender))),
             Err(err) => Err(SendError::Lost(crate::api::client::error_chain(
                 err.error(),
