@@ -4,6 +4,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use agentload::api::{ErrorClass, Failure, Op};
+use agentload::metrics::sample::{StepRole, StreamCounts};
 use agentload::metrics::{Recorder, Sample, Timeline};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -19,7 +20,12 @@ fn samples() -> (Sample, Sample, Sample) {
     stream_timeline.first_assistant = Some(now + Duration::from_millis(420));
     stream_timeline.end = now + Duration::from_millis(430);
     let mut stream = Sample::new(Op::RunStream, Some(1), stream_timeline, Ok(()));
-    stream.steps = Some(5);
+    let mut counts = StreamCounts::default();
+    for role in [StepRole::System, StepRole::User, StepRole::Tool, StepRole::Tool] {
+        counts.count_step(role);
+    }
+    counts.count_step(StepRole::Assistant);
+    stream.stream = Some(counts);
     stream.step_gaps = vec![Duration::from_millis(60); 4];
 
     let failed = Sample::new(

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::scenario::units::Rate;
 use crate::scenario::units::{Spread, parse_duration};
-use crate::scenario::{Arrival, MixOp, Overrides};
+use crate::scenario::{Arrival, MixOp, Overrides, TimeoutKind};
 
 /// Load-testing and benchmarking for the AI Agents API.
 #[derive(Debug, Parser)]
@@ -107,6 +107,12 @@ pub struct RunArgs {
     /// System prompt of that temporary agent.
     #[arg(long, value_name = "TEXT", help_heading = "Load from flags")]
     pub system_prompt: Option<String>,
+    /// A request limit, replacing target.timeout.KIND (repeatable): connect (DNS, TCP and TLS),
+    /// first_step (send to the first streamed step), idle (between stream reads) or total
+    /// (the whole request), e.g. --timeout first_step=5s --timeout total=1m. Each expiry is
+    /// its own error class, timeout_KIND.
+    #[arg(long = "timeout", value_name = "KIND=D", value_parser = timeout_flag)]
+    pub timeouts: Vec<(TimeoutKind, Duration)>,
     /// Worker threads generating load (default: every core, or half of them when the target is
     /// on this machine, so the server keeps the rest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -167,6 +173,7 @@ impl RunArgs {
             warmup: self.warmup,
             model: self.model.clone(),
             system_prompt: self.system_prompt.clone(),
+            timeouts: self.timeouts.clone(),
         }
     }
 }
@@ -177,6 +184,23 @@ fn duration_flag(text: &str) -> Result<Duration, String> {
         return Err("must be longer than zero".into());
     }
     Ok(duration)
+}
+
+fn timeout_flag(text: &str) -> Result<(TimeoutKind, Duration), String> {
+    let kinds: Vec<&str> = TimeoutKind::ALL.iter().map(|kind| kind.name()).collect();
+    let Some((kind, limit)) = text.split_once('=') else {
+        return Err(format!(
+            "write KIND=DURATION, e.g. first_step=5s (KIND: {})",
+            kinds.join(", ")
+        ));
+    };
+    let kind = TimeoutKind::from_name(kind.trim()).ok_or_else(|| {
+        format!(
+            "{kind:?} is not a timeout; choose one of {}",
+            kinds.join(", ")
+        )
+    })?;
+    Ok((kind, duration_flag(limit.trim())?))
 }
 
 fn op_flag(text: &str) -> Result<(MixOp, u32), String> {

@@ -20,6 +20,7 @@ use super::op::Op;
 use super::sse::{SseDecoder, SseEvent};
 use super::transport::{Endpoint, Lease, SendError, Transport};
 use super::types::{self, AgentInfo, RunResult};
+use crate::metrics::sample::{StepRole, StreamCounts};
 use crate::metrics::{Sample, Timeline};
 use crate::scenario::{AuthScheme, Timeouts};
 
@@ -80,9 +81,10 @@ pub struct Call<T> {
 /// What a stream told, beyond its timeline.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StreamResult {
-    pub steps: u32,
-    /// Events that were not `step` events.
-    pub other_events: u32,
+    pub counts: StreamCounts,
+    /// The conversation's thread, if the server named it in a step (the documented steps do
+    /// not).
+    pub thread_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -368,26 +370,29 @@ impl ApiClient {
         let mut result = StreamResult::default();
         let mut gaps = Vec::new();
         let mut last_step: Option<Instant> = None;
+        // One timer for the whole stream, moved at each read: before the first step
+        // timeout.first_step governs, after it timeout.idle from the last read; timeout.total
+        // always.
+        let (mut deadline, mut class) = earliest(&before_first_step);
+        let timer = tokio::time::sleep_until(deadline.into());
+        tokio::pin!(timer);
         loop {
-            // Before the first step, timeout.first_step governs; after it, timeout.idle per read.
-            let read = if last_step.is_none() {
-                within(body.frame(), &before_first_step).await
-            } else {
-                let idle_deadline = (Instant::now() + self.timeouts.idle, ErrorClass::TimeoutIdle);
-                within(body.frame(), &[before_first_step[0], idle_deadline]).await
+            let read = tokio::select! {
+                biased;
+                read = body.frame() => read,
+                _ = &mut timer => return attempt.fail(self.timeout_failure(class)),
             };
             let chunk = match read {
-                Err(class) => return attempt.fail(self.timeout_failure(class)),
-                Ok(Some(Err(err))) => {
+                Some(Err(err)) => {
                     let message = format!(
                         "connection lost after {} step(s): {}",
-                        result.steps,
+                        result.counts.steps(),
                         error_chain(&err)
                     );
                     return attempt.fail(Failure::new(ErrorClass::StreamCut, message));
                 }
-                Ok(None) => break,
-                Ok(Some(Ok(frame))) => match frame.into_data() {
+                None => break,
+                Some(Ok(frame)) => match frame.into_data() {
                     Ok(chunk) => chunk,
                     Err(_) => continue,
                 },
@@ -398,42 +403,52 @@ impl ApiClient {
             }
             for event in events.drain(..) {
                 if event.event != "step" {
-                    result.other_events += 1;
+                    result.counts.other_events += 1;
                     continue;
                 }
-                let role = match types::parse_step_role(&event.data) {
-                    Ok(role) => role,
+                let step = match types::parse_step(&event.data) {
+                    Ok(step) => step,
                     Err(message) => return attempt.fail(Failure::new(ErrorClass::Decode, message)),
                 };
-                result.steps += 1;
+                result.counts.count_step(step.role);
+                if step.thread_id.is_some() {
+                    result.thread_id = step.thread_id;
+                }
                 match last_step {
                     None => attempt.timeline.first_step = Some(arrived),
                     Some(previous) => gaps.push(arrived - previous),
                 }
                 last_step = Some(arrived);
-                if role == "assistant" && attempt.timeline.first_assistant.is_none() {
+                if step.role == StepRole::Assistant && attempt.timeline.first_assistant.is_none() {
                     attempt.timeline.first_assistant = Some(arrived);
                 }
+            }
+            if last_step.is_some() {
+                (deadline, class) = earliest(&[
+                    before_first_step[0],
+                    (arrived + self.timeouts.idle, ErrorClass::TimeoutIdle),
+                ]);
+                timer.as_mut().reset(deadline.into());
             }
         }
         self.transport.release(lease);
         if decoder.finish() {
             let message = format!(
                 "the stream ended inside an event, after {} complete step(s)",
-                result.steps
+                result.counts.steps()
             );
             return attempt.fail(Failure::new(ErrorClass::SseProtocol, message));
         }
-        if result.steps == 0 {
+        if result.counts.steps() == 0 {
             let message = format!(
                 "the stream ended without a step ({} other event(s))",
-                result.other_events
+                result.counts.other_events
             );
             return attempt.fail(Failure::new(ErrorClass::SseProtocol, message));
         }
-        let steps = result.steps;
+        let counts = result.counts;
         let mut call = attempt.succeed(result);
-        call.sample.steps = Some(steps);
+        call.sample.stream = Some(counts);
         call.sample.step_gaps = gaps;
         call
     }

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::metrics::sample::StepRole;
+
 /// What a get (or one entry of a list) tells about an agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentInfo {
@@ -179,15 +181,33 @@ pub fn parse_run(body: &[u8]) -> Result<RunResult, String> {
     })
 }
 
-/// The role of a `step` event's payload; `role` is the one field a step must carry.
-pub fn parse_step_role(data: &str) -> Result<String, String> {
-    let value: Value =
-        serde_json::from_str(data).map_err(|err| format!("a step's data is not JSON ({err})"))?;
-    value
-        .get("role")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| "a step's data has no string `role`".into())
+/// What the harness reads from a `step` event's payload: `role`, the one field a step must
+/// carry, and a `threadId` should a server send one (the documented steps do not).
+#[derive(Debug, PartialEq, Eq)]
+pub struct StepInfo {
+    pub role: StepRole,
+    pub thread_id: Option<String>,
+}
+
+pub fn parse_step(data: &str) -> Result<StepInfo, String> {
+    #[derive(serde::Deserialize)]
+    struct Step<'a> {
+        #[serde(borrow)]
+        role: Option<Cow<'a, str>>,
+        #[serde(rename = "threadId", default)]
+        thread_id: Option<Value>,
+    }
+    let step: Step<'_> = serde_json::from_str(data).map_err(|err| {
+        format!("a step's data is not a JSON object with a string `role` ({err})")
+    })?;
+    let role = step.role.ok_or("a step's data has no string `role`")?;
+    Ok(StepInfo {
+        role: StepRole::from_role(&role),
+        thread_id: match step.thread_id {
+            Some(Value::String(id)) if !id.is_empty() => Some(id),
+            _ => None,
+        },
+    })
 }
 
 /// A one-line description of an error response, from the documented error body when present.
@@ -285,11 +305,24 @@ mod tests {
     #[test]
     fn steps_need_a_role_and_errors_read_the_documented_body() {
         assert_eq!(
-            parse_step_role(r#"{"role":"assistant","content":"x"}"#).unwrap(),
-            "assistant"
+            parse_step(r#"{"role":"assistant","content":"x"}"#).unwrap(),
+            StepInfo {
+                role: StepRole::Assistant,
+                thread_id: None
+            }
         );
-        assert!(parse_step_role("{}").is_err());
-        assert!(parse_step_role("{").is_err());
+        assert!(parse_step("{}").is_err());
+        assert!(parse_step("{").is_err());
+        assert!(parse_step("[1]").is_err());
+        assert!(parse_step(r#"{"role":5}"#).is_err());
+        let step = parse_step(r#"{"role":"critic","threadId":"t-9","x":{"y":[1]}}"#).unwrap();
+        assert_eq!(
+            step,
+            StepInfo {
+                role: StepRole::Other,
+                thread_id: Some("t-9".into())
+            }
+        );
         let body = br#"{"detail":"d","message":"Requests limit for organization exceeded, please try again later.","code":"SC429"}"#;
         assert_eq!(
             describe_error(http::StatusCode::TOO_MANY_REQUESTS, body),

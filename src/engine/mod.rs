@@ -2,6 +2,7 @@
 //! then tear down every agent the run created, also when the run is interrupted, and build the
 //! summary.
 
+pub mod callbacks;
 mod closed;
 pub mod control;
 pub mod fixtures;
@@ -98,6 +99,33 @@ pub async fn run(
         );
     }
 
+    // Bound before setup, so a port already taken fails the run before it creates anything.
+    let receiver = if plan.mix.iter().any(|entry| entry.callback) {
+        let receiver = callbacks::Receiver::start(&plan.callback, run_id)
+            .await
+            .map_err(|err| {
+                Diagnostic::in_file(
+                    &plan.origin,
+                    Some("callback.listen"),
+                    format!(
+                        "cannot listen for run results on {}: {err}",
+                        plan.callback.listen
+                    ),
+                    "pick a free address and port, e.g. listen = \"127.0.0.1:0\"",
+                )
+            })?;
+        if !quiet {
+            eprintln!(
+                "agentload: receiving run results on {} (callbackUrl {}...)",
+                receiver.addr,
+                receiver.callbacks.url_prefix()
+            );
+        }
+        Some(receiver)
+    } else {
+        None
+    };
+
     let setup = tokio::select! {
         result = fixtures::setup(&client, plan, &prefix, target.make_connection_id, &registry) => Some(result),
         _ = control.stop.cancelled() => None,
@@ -119,6 +147,7 @@ pub async fn run(
                 seed: plan.seed,
                 variants: plan.fixtures.len(),
                 warmup: plan.load.warmup,
+                callbacks: receiver.as_ref().map(|r| r.callbacks.clone()),
             };
             let phase = phase::run(plan, shared, threads, quiet).await;
             (

@@ -9,7 +9,7 @@ use super::fixtures::{FixtureAgent, create_body};
 use crate::metrics::sample::VariantId;
 use crate::scenario::AgentTemplate;
 use crate::scenario::check::default_run_body;
-use crate::scenario::{AgentChoice, MixOp, Plan};
+use crate::scenario::{AgentChoice, MixOp, Plan, RetryAfter};
 
 /// One mix entry, ready to run.
 #[derive(Debug)]
@@ -20,6 +20,10 @@ pub struct Entry {
     pub body: Option<Bytes>,
     /// Fields merged into the create body (create, lifecycle).
     pub create_extra: Map<String, Value>,
+    /// Run ops: runs per iteration, one conversation.
+    pub turns: u32,
+    /// Run ops: each run carries a `callbackUrl` and waits for its result.
+    pub callback: bool,
 }
 
 /// Everything a virtual user needs to run iterations.
@@ -33,6 +37,11 @@ pub struct Program {
     pub make_connection_id: u64,
     /// What agents created with no fixture to copy are made of.
     pub template: AgentTemplate,
+    /// Sends again after a 429 at most this many times (`retry_after = "honour"`); `None`:
+    /// a 429 is counted, not retried.
+    pub max_retries: Option<u32>,
+    /// `timeout.total`: no 429 is waited out past it, counted from the first send.
+    pub total_timeout: std::time::Duration,
 }
 
 impl Program {
@@ -64,6 +73,8 @@ impl Program {
                     agents: entry.agents,
                     body,
                     create_extra,
+                    turns: entry.turns,
+                    callback: entry.callback,
                 }
             })
             .collect();
@@ -84,6 +95,9 @@ impl Program {
             team_id: plan.target.team_id(),
             make_connection_id,
             template: plan.template.clone(),
+            max_retries: (plan.target.retry_after == RetryAfter::Honour)
+                .then_some(plan.target.max_retries),
+            total_timeout: plan.target.timeouts.total,
         }
     }
 
@@ -145,6 +159,33 @@ impl Program {
             None => to_bytes(&json!({ "name": current_name })),
         }
     }
+}
+
+/// A run body with string fields set for this run only (`threadId`, `callbackUrl`), spliced
+/// into the serialized object rather than serializing it again. The plan refuses bodies that
+/// already carry these fields, so no key appears twice.
+pub fn with_fields(body: &Bytes, fields: &[(&str, &str)]) -> Bytes {
+    if fields.is_empty() {
+        return body.clone();
+    }
+    let rest = body
+        .strip_prefix(b"{")
+        .expect("run bodies are serialized JSON objects");
+    let mut out = Vec::with_capacity(body.len() + 64 * fields.len());
+    out.push(b'{');
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, key).expect("strings serialize");
+        out.push(b':');
+        serde_json::to_writer(&mut out, value).expect("strings serialize");
+    }
+    if rest != b"}" {
+        out.push(b',');
+    }
+    out.extend_from_slice(rest);
+    Bytes::from(out)
 }
 
 fn to_bytes(value: &Value) -> Bytes {
@@ -212,6 +253,23 @@ mod tests {
         let body: Value =
             serde_json::from_slice(program.entries[0].body.as_ref().unwrap()).unwrap();
         assert_eq!(body, default_run_body());
+    }
+
+    #[test]
+    fn run_fields_are_spliced_into_the_body() {
+        let body = to_bytes(&json!({"messages": [{"role": "user", "content": "hi"}]}));
+        let spliced = with_fields(
+            &body,
+            &[("threadId", "t-1"), ("callbackUrl", "http://x/\"q")],
+        );
+        let value: Value = serde_json::from_slice(&spliced).unwrap();
+        assert_eq!(
+            value,
+            json!({"threadId": "t-1", "callbackUrl": "http://x/\"q", "messages": [{"role": "user", "content": "hi"}]})
+        );
+        let empty = with_fields(&to_bytes(&json!({})), &[("threadId", "t")]);
+        assert_eq!(&empty[..], br#"{"threadId":"t"}"#);
+        assert_eq!(with_fields(&body, &[]), body);
     }
 
     #[test]

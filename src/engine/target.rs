@@ -28,15 +28,7 @@ impl Target {
 
     /// Whether the server runs on this machine (and so competes with the load for its cores).
     pub fn is_local(&self) -> bool {
-        self.is_embedded()
-            || url::Url::parse(&self.base_url)
-                .ok()
-                .is_some_and(|url| match url.host() {
-                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                    Some(url::Host::Domain(name)) => name == "localhost",
-                    None => false,
-                })
+        self.is_embedded() || crate::scenario::check::is_loopback_url(&self.base_url)
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Shared {
     pub variants: usize,
     /// The leading period left out of the summary, from the start.
     pub warmup: Duration,
+    /// The receiver of run results, when a mix entry asks for callbacks.
+    pub callbacks: Option<Arc<super::callbacks::Callbacks>>,
 }
 
 /// A worker's share of the load.
@@ -132,6 +134,7 @@ fn run_worker(
         abort: shared.control.abort.child_token(),
         budget_spent: shared.control.budget_spent.child_token(),
         live: shared.control.worker_counters(),
+        callbacks: shared.callbacks.clone(),
     });
     let seed = shared.seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let local = tokio::task::LocalSet::new();

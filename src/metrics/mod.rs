@@ -37,10 +37,12 @@ pub enum Metric {
     ServerTime,
     /// Send to the run's result arriving at the callback receiver.
     Callback,
+    /// Time spent waiting out 429s before sending again (`retry_after = "honour"`).
+    RetryWait,
 }
 
 impl Metric {
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
     pub const ALL: [Metric; Metric::COUNT] = [
         Metric::Latency,
         Metric::ServiceTime,
@@ -52,6 +54,7 @@ impl Metric {
         Metric::FirstAssistant,
         Metric::ServerTime,
         Metric::Callback,
+        Metric::RetryWait,
     ];
 
     pub fn name(self) -> &'static str {
@@ -66,6 +69,7 @@ impl Metric {
             Metric::FirstAssistant => "first_assistant",
             Metric::ServerTime => "server_time",
             Metric::Callback => "callback",
+            Metric::RetryWait => "retry_wait",
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::Metric;
-use super::sample::{Sample, VariantId};
+use super::sample::{Sample, StepRole, StreamCounts, VariantId};
 use crate::api::{ErrorClass, Op};
 
 /// Significant digits kept by every histogram.
@@ -22,9 +22,37 @@ pub const MESSAGES_PER_CLASS: usize = 3;
 pub struct Cell {
     pub requests: u64,
     pub ok: u64,
+    /// 429s waited out and sent again, over every request (`retry_after = "honour"`).
+    pub retries: u64,
     pub errors: BTreeMap<ErrorClass, u64>,
     pub messages: BTreeMap<ErrorClass, Vec<String>>,
+    /// What successful streams carried: steps by role (indexed as `StepRole::ALL`) and events
+    /// that were not steps; `None` until a stream succeeds.
+    pub streams: Option<StreamTotals>,
     histograms: [Option<Histogram<u64>>; Metric::COUNT],
+}
+
+/// Steps by role and other events, summed over successful streams.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamTotals {
+    pub by_role: [u64; StepRole::COUNT],
+    pub other_events: u64,
+}
+
+impl StreamTotals {
+    fn add(&mut self, counts: &StreamCounts) {
+        for (total, n) in self.by_role.iter_mut().zip(counts.by_role) {
+            *total += u64::from(n);
+        }
+        self.other_events += u64::from(counts.other_events);
+    }
+
+    fn merge(&mut self, other: &StreamTotals) {
+        for (total, n) in self.by_role.iter_mut().zip(other.by_role) {
+            *total += n;
+        }
+        self.other_events += other.other_events;
+    }
 }
 
 impl Cell {
@@ -51,6 +79,10 @@ impl Cell {
 
     fn record(&mut self, sample: &Sample) {
         self.requests += 1;
+        if sample.retries > 0 {
+            self.retries += u64::from(sample.retries);
+            self.record_time(Metric::RetryWait, sample.retry_wait);
+        }
         if let Err(failure) = &sample.outcome {
             *self.errors.entry(failure.class).or_default() += 1;
             let kept = self.messages.entry(failure.class).or_default();
@@ -79,11 +111,15 @@ impl Cell {
         for gap in &sample.step_gaps {
             self.record_time(Metric::InterStep, *gap);
         }
-        if let Some(steps) = sample.steps {
-            self.record_value(Metric::Steps, u64::from(steps));
+        if let Some(counts) = &sample.stream {
+            self.record_value(Metric::Steps, u64::from(counts.steps()));
+            self.streams.get_or_insert_default().add(counts);
         }
         if let Some(server_time) = sample.server_time {
             self.record_time(Metric::ServerTime, server_time);
+        }
+        if let Some(callback) = t.callback {
+            self.record_time(Metric::Callback, callback.saturating_duration_since(t.sent));
         }
     }
 
@@ -91,6 +127,7 @@ impl Cell {
     pub fn merge(&mut self, other: &Cell) {
         self.requests += other.requests;
         self.ok += other.ok;
+        self.retries += other.retries;
         for (class, count) in &other.errors {
             *self.errors.entry(*class).or_default() += count;
         }
@@ -101,6 +138,9 @@ impl Cell {
                     kept.push(message.clone());
                 }
             }
+        }
+        if let Some(theirs) = &other.streams {
+            self.streams.get_or_insert_default().merge(theirs);
         }
         for (mine, theirs) in self.histograms.iter_mut().zip(&other.histograms) {
             if let Some(theirs) = theirs {
@@ -127,6 +167,8 @@ pub struct Recorder {
     pub dropped: u64,
     /// Indexed by `op * (variants + 1) + slot`, where slot 0 is "no variant".
     cells: Vec<Option<Box<Cell>>>,
+    /// Runs of multi-turn conversations again, by op and turn (from 1), all variants together.
+    turns: BTreeMap<(Op, u32), Cell>,
 }
 
 impl Recorder {
@@ -137,6 +179,7 @@ impl Recorder {
             iterations: 0,
             dropped: 0,
             cells: vec![None; Op::ALL.len() * (variants + 1)],
+            turns: BTreeMap::new(),
         }
     }
 
@@ -154,6 +197,19 @@ impl Recorder {
         self.cells[slot]
             .get_or_insert_with(Box::default)
             .record(sample);
+        if let Some(turn) = sample.turn {
+            self.turns
+                .entry((sample.op, turn))
+                .or_default()
+                .record(sample);
+        }
+    }
+
+    /// One op's runs by turn of their conversation, for ops that ran several turns.
+    pub fn turns(&self, op: Op) -> impl Iterator<Item = (u32, &Cell)> {
+        self.turns
+            .range((op, 0)..=(op, u32::MAX))
+            .map(|((_, turn), cell)| (*turn, cell))
     }
 
     /// Adds another recorder's results to this one.
@@ -165,6 +221,9 @@ impl Recorder {
             if let Some(theirs) = theirs {
                 mine.get_or_insert_with(Box::default).merge(theirs);
             }
+        }
+        for (key, theirs) in &other.turns {
+            self.turns.entry(*key).or_default().merge(theirs);
         }
     }
 

@@ -23,6 +23,8 @@ pub struct Timeline {
     pub first_assistant: Option<Instant>,
     /// When the request ended, successfully or not.
     pub end: Instant,
+    /// When the run's result arrived at the callback receiver (runs sent with `callbackUrl`).
+    pub callback: Option<Instant>,
 }
 
 impl Timeline {
@@ -35,7 +37,68 @@ impl Timeline {
             first_step: None,
             first_assistant: None,
             end: sent,
+            callback: None,
         }
+    }
+}
+
+/// The role a streamed step carries; roles the API may add later count as `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StepRole {
+    System,
+    User,
+    Assistant,
+    Tool,
+    Other,
+}
+
+impl StepRole {
+    pub const COUNT: usize = 5;
+    pub const ALL: [StepRole; StepRole::COUNT] = [
+        StepRole::System,
+        StepRole::User,
+        StepRole::Assistant,
+        StepRole::Tool,
+        StepRole::Other,
+    ];
+
+    pub fn from_role(role: &str) -> StepRole {
+        match role {
+            "system" => StepRole::System,
+            "user" => StepRole::User,
+            "assistant" => StepRole::Assistant,
+            "tool" => StepRole::Tool,
+            _ => StepRole::Other,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StepRole::System => "system",
+            StepRole::User => "user",
+            StepRole::Assistant => "assistant",
+            StepRole::Tool => "tool",
+            StepRole::Other => "other",
+        }
+    }
+}
+
+/// What one stream carried besides its timings.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamCounts {
+    /// Steps by [`StepRole`], indexed by its position in `StepRole::ALL`.
+    pub by_role: [u32; StepRole::COUNT],
+    /// Events that were not `step` events.
+    pub other_events: u32,
+}
+
+impl StreamCounts {
+    pub fn steps(&self) -> u32 {
+        self.by_role.iter().sum()
+    }
+
+    pub fn count_step(&mut self, role: StepRole) {
+        self.by_role[role as usize] += 1;
     }
 }
 
@@ -46,12 +109,18 @@ pub struct Sample {
     pub variant: Option<VariantId>,
     pub timeline: Timeline,
     pub outcome: Result<(), Failure>,
-    /// Steps received (streams only).
-    pub steps: Option<u32>,
+    /// Steps by role and other events (streams only).
+    pub stream: Option<StreamCounts>,
     /// Gaps between consecutive steps (streams only).
     pub step_gaps: Vec<Duration>,
     /// The server's own execution time (blocking runs only).
     pub server_time: Option<Duration>,
+    /// The run's place in its conversation, from 1, when the op runs several turns.
+    pub turn: Option<u32>,
+    /// 429s waited out and sent again (`retry_after = "honour"`), and the time waited. The
+    /// timeline then spans every attempt: `sent` is the first send, the rest the last's.
+    pub retries: u32,
+    pub retry_wait: Duration,
 }
 
 impl Sample {
@@ -66,9 +135,12 @@ impl Sample {
             variant,
             timeline,
             outcome,
-            steps: None,
+            stream: None,
             step_gaps: Vec::new(),
             server_time: None,
+            turn: None,
+            retries: 0,
+            retry_wait: Duration::ZERO,
         }
     }
 }

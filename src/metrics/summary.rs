@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Metric;
 use super::recorder::{Cell, Recorder};
+use super::sample::StepRole;
 use super::stats::Stats;
 use super::threshold::{Threshold, ThresholdResult};
 use crate::api::{Op, redact};
@@ -60,6 +61,23 @@ pub struct OpSummary {
     pub error_messages: BTreeMap<String, Vec<String>>,
     /// Statistics of successful requests, per metric.
     pub metrics: BTreeMap<String, Stats>,
+    /// Steps of successful streams by role (`system`, `user`, `assistant`, `tool`, `other`);
+    /// stream ops only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_by_role: Option<BTreeMap<String, u64>>,
+    /// Events of successful streams that were not `step` events; stream ops only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_events: Option<u64>,
+    /// 429s waited out and sent again (`retry_after = "honour"`); absent when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u64,
+    /// Run ops with `turns` > 1: the same figures for each turn of the conversations, from "1".
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub turns: BTreeMap<String, OpSummary>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl OpSummary {
@@ -88,6 +106,16 @@ impl OpSummary {
                     ))
                 })
                 .collect(),
+            steps_by_role: cell.streams.map(|streams| {
+                StepRole::ALL
+                    .into_iter()
+                    .zip(streams.by_role)
+                    .map(|(role, n)| (role.name().to_owned(), n))
+                    .collect()
+            }),
+            other_events: cell.streams.map(|streams| streams.other_events),
+            retries: cell.retries,
+            turns: BTreeMap::new(),
         }
     }
 }
@@ -118,7 +146,12 @@ impl Summary {
                 for (class, n) in &total.errors {
                     *errors.entry(class.name()).or_default() += n;
                 }
-                ops.insert(op.name().to_owned(), OpSummary::from_cell(&total));
+                let mut summary = OpSummary::from_cell(&total);
+                summary.turns = recorder
+                    .turns(op)
+                    .map(|(turn, cell)| (turn.to_string(), OpSummary::from_cell(cell)))
+                    .collect();
+                ops.insert(op.name().to_owned(), summary);
             }
         }
         let mut variants = BTreeMap::new();
@@ -156,11 +189,15 @@ impl Summary {
     /// Replaces every occurrence of `secret` in the kept error messages, so a server that echoes
     /// the token cannot leak it into a report.
     pub fn redact(&mut self, secret: &str) {
-        let scrub = |op: &mut OpSummary| {
+        fn scrub_op(op: &mut OpSummary, secret: &str) {
             for message in op.error_messages.values_mut().flatten() {
                 *message = redact(message, secret);
             }
-        };
+            for turn in op.turns.values_mut() {
+                scrub_op(turn, secret);
+            }
+        }
+        let scrub = |op: &mut OpSummary| scrub_op(op, secret);
         self.ops.values_mut().for_each(scrub);
         self.variants
             .values_mut()

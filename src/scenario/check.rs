@@ -43,6 +43,7 @@ pub fn check(
     let mix = check_mix(&raw, &fixtures, source)?;
     let thresholds = check_thresholds(&raw, &fixtures, &mix, source)?;
     let simulator = check_simulator(&raw);
+    let callback = check_callback(&raw, &mix, source)?;
     Ok(Plan {
         name,
         description: raw.description.clone(),
@@ -55,6 +56,7 @@ pub fn check(
         thresholds,
         simulator,
         template: AgentTemplate::default(),
+        callback,
     })
 }
 
@@ -133,6 +135,30 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
         idle: timeout(&t.timeout.idle, "idle", defaults.idle)?,
         total: timeout(&t.timeout.total, "total", defaults.total)?,
     };
+    let retry_after = t
+        .retry_after
+        .as_ref()
+        .map_or_else(RetryAfter::default, |v| *v.get_ref());
+    let max_retries = match &t.max_retries {
+        Some(n) if retry_after == RetryAfter::Measure => {
+            return Err(source.at_value(
+                n,
+                "max_retries has no effect: 429s are only retried with retry_after = \"honour\"",
+                "add retry_after = \"honour\" under [target], or remove max_retries",
+            ));
+        }
+        Some(n) => u32::try_from(*n.get_ref())
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                source.at_value(
+                    n,
+                    "max_retries must be a whole number from 1 to 100",
+                    "write e.g. max_retries = 3",
+                )
+            })?,
+        None => DEFAULT_MAX_RETRIES,
+    };
     Ok(Target {
         base_url,
         team_id,
@@ -140,7 +166,21 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
         auth: t.auth_scheme.unwrap_or_default(),
         make_connection_id,
         timeouts,
+        retry_after,
+        max_retries,
     })
+}
+
+/// Whether a URL names this machine (a loopback address or `localhost`).
+pub fn is_loopback_url(text: &str) -> bool {
+    url::Url::parse(text)
+        .ok()
+        .is_some_and(|url| match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        })
 }
 
 /// Checks a base URL and returns it without a trailing slash. The error is (message, help).
@@ -390,11 +430,123 @@ fn check_mix_entry(
             Some(value)
         }
     };
+    let run_only = |key: &str, span: std::ops::Range<usize>| {
+        source.at(
+            span,
+            format!(
+                "`{key}` applies to run ops, and this entry is `{}`",
+                op.name()
+            ),
+            Some(format!(
+                "remove `{key}`, or make the entry op = \"run\" or \"run_stream\""
+            )),
+        )
+    };
+    let turns = match &entry.turns {
+        Some(n) if !op.is_run() => return Err(run_only("turns", n.span())),
+        Some(n) => u32::try_from(*n.get_ref())
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                source.at_value(
+                    n,
+                    "turns must be a whole number from 1 to 1000",
+                    "write e.g. turns = 3 (runs per conversation)",
+                )
+            })?,
+        None => 1,
+    };
+    let callback = match &entry.callback {
+        Some(flag) if !op.is_run() => return Err(run_only("callback", flag.span())),
+        Some(flag) => *flag.get_ref(),
+        None => false,
+    };
+    if let Some(Value::Object(fields)) = &body {
+        for (key, owner) in [("threadId", turns > 1), ("callbackUrl", callback)] {
+            if owner && fields.contains_key(key) {
+                let span = entry
+                    .body
+                    .as_ref()
+                    .map(Spanned::span)
+                    .or(entry.body_json.as_ref().map(Spanned::span))
+                    .unwrap_or_default();
+                return Err(source.at(
+                    span,
+                    format!("the body sets `{key}`, which this entry's turns or callback set for each run"),
+                    Some(format!("remove `{key}` from the body")),
+                ));
+            }
+        }
+    }
     Ok(MixEntry {
         op,
         weight,
         agents,
         body,
+        turns,
+        callback,
+    })
+}
+
+/// The `[callback]` table: where run results are received, and how long they may take.
+fn check_callback(
+    raw: &RawScenario,
+    mix: &[MixEntry],
+    source: &Source<'_>,
+) -> Result<CallbackSettings, Diagnostic> {
+    let defaults = CallbackSettings::default();
+    let Some(table) = &raw.callback else {
+        return Ok(defaults);
+    };
+    if !mix.iter().any(|entry| entry.callback) {
+        return Err(source.at_value(
+            table,
+            "[callback] is set but no [[mix]] entry asks for a callback",
+            "add callback = true to a run or run_stream entry, or remove [callback]",
+        ));
+    }
+    let callback = table.get_ref();
+    let listen = match &callback.listen {
+        Some(addr) => addr.get_ref().trim().parse().map_err(|_| {
+            source.at_value(
+                addr,
+                format!("listen = {:?} is not an address and port", addr.get_ref()),
+                "write e.g. listen = \"127.0.0.1:0\" (any free port) or \"0.0.0.0:9090\"",
+            )
+        })?,
+        None => defaults.listen,
+    };
+    let public_url = match &callback.public_url {
+        Some(url) => {
+            let parsed = url::Url::parse(url.get_ref().trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if parsed.is_none() {
+                return Err(source.at_value(
+                    url,
+                    "public_url is not an http(s) URL",
+                    "write the URL the server reaches the receiver at, e.g. public_url = \"https://loadgen.example.com:9090\"",
+                ));
+            }
+            Some(url.get_ref().trim().trim_end_matches('/').to_owned())
+        }
+        None => None,
+    };
+    let timeout = match &callback.timeout {
+        Some(t) if t.get_ref().0.is_zero() => {
+            return Err(source.at_value(
+                t,
+                "callback.timeout is zero",
+                "give it a positive duration, e.g. timeout = \"60s\"",
+            ));
+        }
+        Some(t) => t.get_ref().0,
+        None => defaults.timeout,
+    };
+    Ok(CallbackSettings {
+        listen,
+        public_url,
+        timeout,
     })
 }
 
@@ -484,7 +636,8 @@ pub(super) fn unmeasurable(threshold: &Threshold, sent: &[Op]) -> Option<String>
                 Metric::Ttfs | Metric::InterStep | Metric::Steps | Metric::FirstAssistant => {
                     *op == Op::RunStream
                 }
-                Metric::Callback => false,
+                Metric::Callback => matches!(op, Op::Run | Op::RunStream),
+                Metric::RetryWait => true,
             };
             if !has {
                 return Some(format!("`{op}` has no `{metric}`"));

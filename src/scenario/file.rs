@@ -24,6 +24,16 @@ pub struct RawScenario {
     #[serde(default)]
     pub thresholds: BTreeMap<Spanned<String>, Spanned<String>>,
     pub simulator: Option<RawSimulator>,
+    pub callback: Option<Spanned<RawCallback>>,
+}
+
+/// The receiver for run results posted to `callbackUrl`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCallback {
+    pub listen: Option<Spanned<String>>,
+    pub public_url: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<DurationValue>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +46,20 @@ pub struct RawTarget {
     pub make_connection_id: Option<Spanned<i64>>,
     #[serde(default)]
     pub timeout: RawTimeouts,
+    pub retry_after: Option<Spanned<RetryAfter>>,
+    pub max_retries: Option<Spanned<i64>>,
+}
+
+/// What a 429 answer leads to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryAfter {
+    /// Counted as the failure it is (`http_429`); nothing is retried.
+    #[default]
+    Measure,
+    /// Wait as `Retry-After` says (1 s without it), then send again.
+    #[serde(alias = "honor")]
+    Honour,
 }
 
 /// How the token is sent: `Authorization: Token ...` (API tokens) or `Bearer ...` (OAuth).
@@ -113,6 +137,8 @@ pub struct RawMix {
     pub agent: Option<Spanned<String>>,
     pub body: Option<Spanned<toml::Table>>,
     pub body_json: Option<Spanned<String>>,
+    pub turns: Option<Spanned<i64>>,
+    pub callback: Option<Spanned<bool>>,
 }
 
 /// What one iteration of a mix entry does.

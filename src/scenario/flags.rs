@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::check::{check_body, normalize_base_url, unmeasurable};
+use super::check::{check_body, is_loopback_url, normalize_base_url, unmeasurable};
 use super::diag::Diagnostic;
 use super::load::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE};
 use super::units::Rate;
@@ -37,6 +37,8 @@ pub struct Overrides {
     /// Model and system prompt of the temporary agent created when an op needs one.
     pub model: Option<String>,
     pub system_prompt: Option<String>,
+    /// Replace `[target.timeout]` values, one kind each; a later one wins.
+    pub timeouts: Vec<(TimeoutKind, Duration)>,
 }
 
 impl Plan {
@@ -75,6 +77,8 @@ impl Plan {
                 auth: AuthScheme::default(),
                 make_connection_id: None,
                 timeouts: Timeouts::default(),
+                retry_after: RetryAfter::default(),
+                max_retries: DEFAULT_MAX_RETRIES,
             },
             fixtures: Vec::new(),
             load: Load {
@@ -94,6 +98,7 @@ impl Plan {
             thresholds: Vec::new(),
             simulator: SimulatorSettings::default(),
             template: AgentTemplate::default(),
+            callback: CallbackSettings::default(),
         };
         plan.apply(overrides)?;
         Ok(plan)
@@ -121,6 +126,9 @@ impl Plan {
         }
         if let Some(id) = overrides.make_connection_id {
             self.target.make_connection_id = Some(id);
+        }
+        for (kind, limit) in &overrides.timeouts {
+            self.target.timeouts.set(*kind, *limit);
         }
         Ok(())
     }
@@ -291,6 +299,8 @@ impl Plan {
                         weight,
                         agents,
                         body,
+                        turns: 1,
+                        callback: false,
                     })
                 })
                 .collect::<Result<_, Diagnostic>>()?;
@@ -366,6 +376,22 @@ impl Plan {
                     "--agent-id replaced the file's agents; drop the threshold or the flag",
                 ));
             }
+        }
+        if let Some(url) = &self.target.base_url
+            && self.mix.iter().any(|entry| entry.callback)
+            && self.callback.public_url.is_none()
+            && self.callback.listen.ip().is_loopback()
+            && !is_loopback_url(url)
+        {
+            return Err(Diagnostic::in_file(
+                &self.origin,
+                Some("callback.public_url"),
+                format!(
+                    "the callback receiver listens on {}, which a server on another machine cannot reach",
+                    self.callback.listen
+                ),
+                "set [callback] listen = \"0.0.0.0:9090\" and public_url = \"https://<this machine as the server sees it>:9090\"",
+            ));
         }
         if self.target.base_url.is_some() {
             if self.target.team_id.is_none() {

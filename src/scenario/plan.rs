@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use super::file::{AuthScheme, MixOp};
+pub use super::file::{AuthScheme, MixOp, RetryAfter};
 pub use super::load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
 use crate::metrics::sample::VariantId;
 use crate::metrics::threshold::Threshold;
@@ -31,6 +31,30 @@ pub struct Plan {
     pub simulator: SimulatorSettings,
     /// Model and system prompt of agents the run creates with no fixture to copy.
     pub template: AgentTemplate,
+    /// Where run results posted to `callbackUrl` are received.
+    pub callback: CallbackSettings,
+}
+
+/// The receiver of run results: where it listens, the URL the server is given, and how long
+/// a run's result may take to arrive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackSettings {
+    pub listen: std::net::SocketAddr,
+    /// The receiver's URL as the server must reach it, without a trailing slash; `None`: the
+    /// address it listens on.
+    pub public_url: Option<String>,
+    /// From the send of the run to its result arriving.
+    pub timeout: Duration,
+}
+
+impl Default for CallbackSettings {
+    fn default() -> Self {
+        CallbackSettings {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 /// What an agent the run creates is made of when no `[[agents]]` entry serves as its model.
@@ -60,7 +84,14 @@ pub struct Target {
     /// The Make connection new agents use; required to create agents on a real target.
     pub make_connection_id: Option<u64>,
     pub timeouts: Timeouts,
+    /// What a 429 leads to: counted (the default) or waited out and sent again.
+    pub retry_after: RetryAfter,
+    /// Sends again after a 429 at most this many times per request (`retry_after = "honour"`).
+    pub max_retries: u32,
 }
+
+/// Retries per request after a 429 when `retry_after = "honour"` and no `max_retries`.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
 
 /// Limits per phase of a request; each expiry is its own error class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +100,52 @@ pub struct Timeouts {
     pub first_step: Duration,
     pub idle: Duration,
     pub total: Duration,
+}
+
+/// One of the limits in [`Timeouts`], as `--timeout KIND=DURATION` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutKind {
+    Connect,
+    FirstStep,
+    Idle,
+    Total,
+}
+
+impl TimeoutKind {
+    pub const ALL: [TimeoutKind; 4] = [
+        TimeoutKind::Connect,
+        TimeoutKind::FirstStep,
+        TimeoutKind::Idle,
+        TimeoutKind::Total,
+    ];
+
+    /// The key under `[target.timeout]` and the flag's KIND.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeoutKind::Connect => "connect",
+            TimeoutKind::FirstStep => "first_step",
+            TimeoutKind::Idle => "idle",
+            TimeoutKind::Total => "total",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TimeoutKind> {
+        TimeoutKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+}
+
+impl Timeouts {
+    pub fn set(&mut self, kind: TimeoutKind, limit: Duration) {
+        let slot = match kind {
+            TimeoutKind::Connect => &mut self.connect,
+            TimeoutKind::FirstStep => &mut self.first_step,
+            TimeoutKind::Idle => &mut self.idle,
+            TimeoutKind::Total => &mut self.total,
+        };
+        *slot = limit;
+    }
 }
 
 impl Target {
@@ -116,6 +193,10 @@ pub struct MixEntry {
     pub agents: AgentChoice,
     /// The JSON body sent (run ops, patch) or merged into the create body (create, lifecycle).
     pub body: Option<Value>,
+    /// Run ops: runs per iteration, one conversation continued through its `threadId`.
+    pub turns: u32,
+    /// Run ops: send `callbackUrl` and time the result's arrival at the receiver.
+    pub callback: bool,
 }
 
 /// Which fixture agent an iteration uses.

@@ -70,8 +70,10 @@ fn stream_and_run_metrics_come_from_the_server_behaviour() {
         "{stream}"
     );
     assert!(stream["ttfs"]["min"].as_f64().unwrap() >= 5.0, "{stream}");
+    // Gaps are 1..3 ms as sent; a step read late shortens the gap after it, so only the
+    // longest is sure to keep its length on a busy machine.
     assert!(
-        stream["inter_step"]["min"].as_f64().unwrap() >= 0.9,
+        stream["inter_step"]["max"].as_f64().unwrap() >= 0.9,
         "{stream}"
     );
     assert!(
