@@ -21,7 +21,12 @@ fn samples() -> (Sample, Sample, Sample) {
     stream_timeline.end = now + Duration::from_millis(430);
     let mut stream = Sample::new(Op::RunStream, Some(1), stream_timeline, Ok(()));
     let mut counts = StreamCounts::default();
-    for role in [StepRole::System, StepRole::User, StepRole::Tool, StepRole::Tool] {
+    for role in [
+        StepRole::System,
+        StepRole::User,
+        StepRole::Tool,
+        StepRole::Tool,
+    ] {
         counts.count_step(role);
     }
     counts.count_step(StepRole::Assistant);

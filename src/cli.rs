@@ -260,6 +260,25 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
+    fn timeout_flags_name_a_kind_and_a_duration() {
+        assert_eq!(
+            timeout_flag("first_step=2s"),
+            Ok((TimeoutKind::FirstStep, Duration::from_secs(2)))
+        );
+        assert_eq!(
+            timeout_flag(" idle = 500ms"),
+            Ok((TimeoutKind::Idle, Duration::from_millis(500)))
+        );
+        assert!(timeout_flag("2s").unwrap_err().contains("KIND=DURATION"));
+        assert!(timeout_flag("ttfs=2s").unwrap_err().contains("first_step"));
+        assert!(
+            timeout_flag("total=0s")
+                .unwrap_err()
+                .contains("longer than zero")
+        );
+    }
+
+    #[test]
     fn the_cli_is_well_formed() {
         Cli::command().debug_assert();
     }

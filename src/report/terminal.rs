@@ -43,6 +43,25 @@ pub fn render(summary: &Summary) -> String {
         });
         table(&mut out, "agent:op", rows);
     }
+    let turn_rows: Vec<(String, &OpSummary)> = ordered(summary)
+        .flat_map(|(name, op)| {
+            let mut turns: Vec<(u32, &OpSummary)> = op
+                .turns
+                .iter()
+                .filter_map(|(turn, s)| Some((turn.parse().ok()?, s)))
+                .collect();
+            turns.sort_by_key(|(turn, _)| *turn);
+            turns
+                .into_iter()
+                .map(move |(turn, s)| (format!("{name} turn {turn}"), s))
+        })
+        .collect();
+    if !turn_rows.is_empty() {
+        let _ = writeln!(out, "\nby turn of the conversation");
+        table(&mut out, "op turn", turn_rows.into_iter());
+    }
+    streams(&mut out, summary);
+    extras(&mut out, summary);
     if !summary.errors.is_empty() {
         let _ = writeln!(out, "\nerrors");
         for (name, op) in ordered(summary) {
@@ -76,6 +95,70 @@ pub fn render(summary: &Summary) -> String {
         }
     }
     out
+}
+
+/// What streams carried: steps, their gaps, the first assistant step, steps by role and
+/// events that were not steps.
+fn streams(out: &mut String, summary: &Summary) {
+    let rows: Vec<_> = ordered(summary)
+        .filter_map(|(name, op)| Some((name, op, op.steps_by_role.as_ref()?)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nstreams");
+    for (name, op, roles) in rows {
+        let ms = |metric: &str, pick: fn(&crate::metrics::stats::Stats) -> f64| {
+            op.metrics
+                .get(metric)
+                .map_or_else(|| "-".to_owned(), |s| format!("{:.1}", pick(s)))
+        };
+        let by_role: Vec<String> = ["system", "user", "tool", "assistant", "other"]
+            .into_iter()
+            .filter_map(|role| Some(format!("{role} {}", roles.get(role)?)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {name:<11} steps p50 {} · inter-step p50 {} p99 {} ms · first assistant p50 {} ms",
+            ms("steps", |s| s.p50),
+            ms("inter_step", |s| s.p50),
+            ms("inter_step", |s| s.p99),
+            ms("first_assistant", |s| s.p50),
+        );
+        let _ = writeln!(
+            out,
+            "  {:<11} steps by role: {} · other events {}",
+            "",
+            by_role.join(", "),
+            op.other_events.unwrap_or(0)
+        );
+    }
+}
+
+/// Callbacks and 429 retries, for the ops that had them.
+fn extras(out: &mut String, summary: &Summary) {
+    let stat = |op: &OpSummary, metric: &str| {
+        op.metrics
+            .get(metric)
+            .map(|s| format!("p50 {:.1} p99 {:.1} ms", s.p50, s.p99))
+    };
+    let callbacks: Vec<_> = ordered(summary)
+        .filter_map(|(name, op)| Some((name, stat(op, "callback")?)))
+        .collect();
+    if !callbacks.is_empty() {
+        let _ = writeln!(out, "\ncallbacks (send to result received)");
+        for (name, line) in callbacks {
+            let _ = writeln!(out, "  {name:<11} {line}");
+        }
+    }
+    let retried: Vec<_> = ordered(summary).filter(|(_, op)| op.retries > 0).collect();
+    if !retried.is_empty() {
+        let _ = writeln!(out, "\n429s waited out and sent again");
+        for (name, op) in retried {
+            let waited = stat(op, "retry_wait").unwrap_or_default();
+            let _ = writeln!(out, "  {name:<11} {} retries, waits {waited}", op.retries);
+        }
+    }
 }
 
 fn ordered(summary: &Summary) -> impl Iterator<Item = (&'static str, &OpSummary)> {
@@ -153,6 +236,7 @@ mod tests {
 
     use super::*;
     use crate::api::{ErrorClass, Failure};
+    use crate::metrics::sample::{StepRole, StreamCounts};
     use crate::metrics::summary::RunInfo;
     use crate::metrics::threshold::Threshold;
     use crate::metrics::{Recorder, Sample, Timeline};
@@ -172,6 +256,17 @@ mod tests {
             let mut sample = Sample::new(op, variant, timeline, Ok(()));
             if op == Op::RunStream {
                 sample.timeline.first_step = Some(now + Duration::from_millis(120));
+                let mut counts = StreamCounts::default();
+                for role in [StepRole::System, StepRole::User, StepRole::Assistant] {
+                    counts.count_step(role);
+                }
+                counts.other_events = 2;
+                sample.stream = Some(counts);
+                sample.turn = Some(1);
+                recorder.record(&sample);
+                sample.turn = Some(2);
+                sample.retries = 2;
+                sample.retry_wait = Duration::from_secs(2);
             }
             recorder.record(&sample);
         }
@@ -202,7 +297,8 @@ mod tests {
             .filter_map(|line| line.split_whitespace().next())
             .filter(|word| Op::from_name(word).is_some() || word.contains(':'))
             .collect();
-        // The op table, the agent:op table (header first), then the error rows.
+        // The op table, the agent:op table (header first), the turns, streams and retries,
+        // then the error rows.
         let expected = [
             "list",
             "create",
@@ -212,9 +308,26 @@ mod tests {
             "a:run_stream",
             "b:create",
             "b:get",
+            "run_stream",
+            "run_stream",
+            "run_stream",
+            "run_stream",
             "get",
         ];
-        assert_eq!(order, expected);
+        assert_eq!(order, expected, "{text}");
+        assert!(text.contains("\nby turn of the conversation\n"), "{text}");
+        assert!(text.contains("\nrun_stream turn 1 "), "{text}");
+        assert!(text.contains("\nrun_stream turn 2 "), "{text}");
+        assert!(
+            text.contains(
+                "steps by role: system 2, user 2, tool 0, assistant 2, other 0 · other events 4"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  run_stream  2 retries, waits p50 2000.9 p99 2000.9 ms"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "get         http_429                  1  429 Too Many Requests: slow down (SC429)"
@@ -222,7 +335,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("FAIL errors.rate < 1%  (actual 0.2)"),
+            text.contains("FAIL errors.rate < 1%  (actual 0.1667)"),
             "{text}"
         );
         let stream = text.lines().find(|l| l.starts_with("run_stream")).unwrap();

@@ -30,6 +30,15 @@ struct Foreign {
     echo_token_on_run: bool,
     /// Answer creates with a 401 that repeats the Authorization header.
     echo_token_on_create: bool,
+    /// The `threadId` of every run body, in order, by endpoint (`run` or `stream`).
+    run_threads: Mutex<Vec<(&'static str, Option<String>)>>,
+    /// Answer this many runs with a 429 (and `Retry-After: 1`) before answering normally.
+    throttle_runs: AtomicU64,
+    /// POST each run's result to its `callbackUrl` this long after the run, except every
+    /// `drop_every`-th one (0: never drop).
+    callback_delay: Duration,
+    drop_every: u64,
+    callbacks_seen: AtomicU64,
 }
 
 impl Foreign {
@@ -201,7 +210,12 @@ async fn handle(
                         .unwrap()
                 }
                 ("POST", ["run"]) => {
-                    run_body_check(&state, &what, json_body());
+                    let body = json_body();
+                    run_body_check(&state, &what, body.clone());
+                    if let Some(throttled) = throttle(&state) {
+                        return throttled;
+                    }
+                    let thread = conversation(&state, "run", body.as_ref());
                     if state.echo_token_on_run {
                         return error(
                             StatusCode::INTERNAL_SERVER_ERROR,
@@ -210,12 +224,17 @@ async fn handle(
                     }
                     json_response(
                         StatusCode::OK,
-                        json!({ "response": "4", "threadId": "t-1", "executionTimeMs": 42,
+                        json!({ "response": "4", "threadId": thread, "executionTimeMs": 42,
                         "executionSteps": [], "tokenUsageSummary": { "promptTokens": 1, "completionTokens": 1, "totalTokens": 2 } }),
                     )
                 }
                 ("POST", ["run", "stream"]) => {
-                    run_body_check(&state, &what, json_body());
+                    let body = json_body();
+                    run_body_check(&state, &what, body.clone());
+                    if let Some(throttled) = throttle(&state) {
+                        return throttled;
+                    }
+                    conversation(&state, "stream", body.as_ref());
                     awkward_stream()
                 }
                 _ => error(StatusCode::NOT_FOUND, "no route"),
@@ -226,6 +245,48 @@ async fn handle(
             error(StatusCode::NOT_FOUND, "no route")
         }
     }
+}
+
+/// A 429 with `Retry-After: 1` while the server is told to throttle runs.
+fn throttle(state: &Foreign) -> Option<Response> {
+    let left = state.throttle_runs.load(Ordering::SeqCst);
+    if left == 0 {
+        return None;
+    }
+    state.throttle_runs.store(left - 1, Ordering::SeqCst);
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Requests limit for organization exceeded, please try again later.",
+    );
+    response
+        .headers_mut()
+        .insert("retry-after", "1".parse().unwrap());
+    Some(response)
+}
+
+/// Notes the run's thread, posts its result to `callbackUrl` if asked (later, from another
+/// task, as a server would), and returns the thread: the body's, or a new one.
+fn conversation(state: &Arc<Foreign>, endpoint: &'static str, body: Option<&Value>) -> String {
+    let given = body.and_then(|b| b["threadId"].as_str()).map(str::to_owned);
+    state
+        .run_threads
+        .lock()
+        .unwrap()
+        .push((endpoint, given.clone()));
+    let thread =
+        given.unwrap_or_else(|| format!("t-{}", state.next.fetch_add(1, Ordering::SeqCst)));
+    if let Some(url) = body.and_then(|b| b["callbackUrl"].as_str()) {
+        let n = state.callbacks_seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if state.drop_every == 0 || !n.is_multiple_of(state.drop_every) {
+            let (url, delay) = (url.to_owned(), state.callback_delay);
+            let result = json!({ "response": "4", "threadId": thread });
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = reqwest::Client::new().post(url).json(&result).send().await;
+            });
+        }
+    }
+    thread
 }
 
 fn run_body_check(state: &Foreign, what: &str, body: Option<Value>) {
@@ -377,6 +438,13 @@ fn the_smoke_scenario_speaks_the_documented_api_to_a_server_that_is_not_ours() {
         (Some(5.0), Some(5.0)),
         "exactly five steps per stream: {steps}"
     );
+    let stream = &summary["ops"]["run_stream"];
+    let streams = stream["ok"].as_u64().unwrap();
+    assert_eq!(
+        stream["steps_by_role"],
+        json!({ "system": streams, "user": streams, "tool": 2 * streams, "assistant": streams, "other": 0 }),
+    );
+    assert_eq!(stream["other_events"], streams, "one ping per stream");
     // executionTimeMs is 42 on every run: within the histogram's 3 significant digits.
     let server_time = summary["ops"]["run"]["metrics"]["server_time"]["max"]
         .as_f64()
@@ -419,4 +487,180 @@ fn a_token_echoed_at_setup_is_redacted_from_the_error() {
         "{stderr}"
     );
     assert!(!stderr.contains(TOKEN) && !summary.to_string().contains(TOKEN));
+}
+
+#[test]
+fn conversations_continue_their_thread_and_report_each_turn() {
+    let server = start(false);
+    let text = one_op("run", None, 6, 1).replace("op = \"run\"", "op = \"run\"\nturns = 3")
+        + "\n[[mix]]\nop = \"run_stream\"\nturns = 2\n";
+    let (output, summary) = run_against(&server, &text);
+    assert_code(&output, 0);
+    assert_eq!(
+        *server.state.violations.lock().unwrap(),
+        Vec::<String>::new()
+    );
+
+    // Blocking runs: the first turn starts a thread, the next ones send the one it returned.
+    // Streams (whose steps name no thread): the harness names it from the first turn.
+    let threads = server.state.run_threads.lock().unwrap().clone();
+    let runs: Vec<_> = threads
+        .iter()
+        .filter(|(e, _)| *e == "run")
+        .map(|(_, t)| t.clone())
+        .collect();
+    let streams: Vec<_> = threads
+        .iter()
+        .filter(|(e, _)| *e == "stream")
+        .map(|(_, t)| t.clone())
+        .collect();
+    assert_eq!(runs.len() % 3, 0, "{runs:?}");
+    for conversation in runs.chunks(3) {
+        assert_eq!(conversation[0], None, "{runs:?}");
+        assert!(
+            conversation[1]
+                .as_deref()
+                .is_some_and(|t| t.starts_with("t-")),
+            "{runs:?}"
+        );
+        assert_eq!(conversation[1], conversation[2], "{runs:?}");
+    }
+    let firsts: Vec<_> = runs.chunks(3).map(|c| c[1].clone()).collect();
+    let distinct: std::collections::HashSet<_> = firsts.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        firsts.len(),
+        "one thread per conversation: {runs:?}"
+    );
+    assert_eq!(streams.len() % 2, 0, "{streams:?}");
+    for conversation in streams.chunks(2) {
+        assert!(
+            conversation[0].as_deref().is_some_and(|t| t.len() == 36),
+            "{streams:?}"
+        );
+        assert_eq!(conversation[0], conversation[1], "{streams:?}");
+    }
+
+    let run = &summary["ops"]["run"];
+    assert_eq!(run["requests"].as_u64().unwrap() as usize, runs.len());
+    for turn in ["1", "2", "3"] {
+        assert_eq!(
+            run["turns"][turn]["requests"].as_u64().unwrap() as usize,
+            runs.len() / 3,
+            "turn {turn}: {run}"
+        );
+    }
+    let stream = &summary["ops"]["run_stream"];
+    if !streams.is_empty() {
+        assert_eq!(
+            stream["turns"]["2"]["ok"].as_u64().unwrap() as usize,
+            streams.len() / 2
+        );
+        assert!(
+            stream["turns"]["2"]["metrics"]["ttfs"]["count"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+    }
+    assert_eq!(
+        summary["load"]["iterations"], 6,
+        "a conversation is one iteration"
+    );
+    let terminal = text_of(&output);
+    assert!(terminal.contains("run turn 3"), "{terminal}");
+}
+
+#[test]
+fn callbacks_are_timed_and_a_missing_one_is_a_callback_timeout() {
+    let server = start_with(Foreign {
+        callback_delay: Duration::from_millis(40),
+        drop_every: 3,
+        ..Foreign::default()
+    });
+    let text = one_op("run", None, 6, 1).replace("op = \"run\"", "op = \"run\"\ncallback = true")
+        + "\n[callback]\ntimeout = \"600ms\"\n";
+    let (output, summary) = run_against(&server, &text);
+    assert_code(&output, 0);
+    assert_eq!(
+        *server.state.violations.lock().unwrap(),
+        Vec::<String>::new()
+    );
+    let run = &summary["ops"]["run"];
+    assert_eq!(run["requests"], 6);
+    assert_eq!(
+        run["error_classes"],
+        json!({ "callback_timeout": 2 }),
+        "{run}"
+    );
+    assert!(
+        run["error_messages"]["callback_timeout"][0]
+            .as_str()
+            .unwrap()
+            .contains("callback.timeout"),
+        "{run}"
+    );
+    let callback = &run["metrics"]["callback"];
+    assert_eq!(callback["count"], 4);
+    assert!(callback["min"].as_f64().unwrap() >= 40.0, "{callback}");
+    assert!(
+        callback["min"].as_f64().unwrap()
+            >= run["metrics"]["service_time"]["min"].as_f64().unwrap(),
+        "a result posted after the answer arrives after it: {run}"
+    );
+}
+
+#[test]
+fn honoured_429s_are_waited_out_and_measured_ones_are_errors() {
+    let honour = start_with(Foreign {
+        throttle_runs: AtomicU64::new(2),
+        ..Foreign::default()
+    });
+    let text = one_op("run", None, 2, 1);
+    let honouring = text.replace("[target]\n", "[target]\nretry_after = \"honour\"\n");
+    let (output, summary) = run_against(&honour, &honouring);
+    assert_code(&output, 0);
+    let run = &summary["ops"]["run"];
+    assert_eq!(
+        (run["requests"].as_u64(), run["errors"].as_u64()),
+        (Some(2), Some(0)),
+        "{run}"
+    );
+    assert_eq!(run["retries"], 2, "{run}");
+    let wait = &run["metrics"]["retry_wait"];
+    assert_eq!(wait["count"], 1, "one request waited, twice: {wait}");
+    assert!(
+        (wait["max"].as_f64().unwrap() - 2000.0).abs() < 3.0,
+        "{wait}"
+    );
+    assert!(
+        run["metrics"]["latency"]["max"].as_f64().unwrap() >= 2000.0,
+        "the waits are part of what the user waited: {run}"
+    );
+    assert!(
+        text_of(&output).contains("2 retries"),
+        "{}",
+        text_of(&output)
+    );
+
+    let measure = start_with(Foreign {
+        throttle_runs: AtomicU64::new(2),
+        ..Foreign::default()
+    });
+    let (output, summary) = run_against(&measure, &text);
+    assert_code(&output, 0);
+    let run = &summary["ops"]["run"];
+    assert_eq!(run["error_classes"], json!({ "http_429": 2 }), "{run}");
+    assert!(run.get("retries").is_none(), "{run}");
+    assert!(
+        run["error_messages"]["http_429"][0]
+            .as_str()
+            .unwrap()
+            .contains("Requests limit for organization exceeded"),
+        "{run}"
+    );
+}
+
+fn text_of(output: &std::process::Output) -> String {
+    text(&output.stdout)
 }
