@@ -262,6 +262,26 @@ impl fmt::Display for Plan {
             human(t.timeouts.idle),
             human(t.timeouts.total)
         )?;
+        if t.retry_after == RetryAfter::Honour {
+            writeln!(
+                f,
+                "429s      waited out as Retry-After says and sent again, {} times at most",
+                t.max_retries
+            )?;
+        }
+        if self.mix.iter().any(|entry| entry.callback) {
+            let cb = &self.callback;
+            let public = cb
+                .public_url
+                .as_deref()
+                .map_or_else(String::new, |url| format!(", reached at {url}"));
+            writeln!(
+                f,
+                "callbacks received on {}{public}, within {} of the send",
+                cb.listen,
+                human(cb.timeout)
+            )?;
+        }
         writeln!(f, "load      {}", self.load)?;
         let stop = match (self.load.stop.duration, self.load.stop.iterations) {
             (Some(d), Some(n)) => format!(
@@ -302,9 +322,15 @@ impl fmt::Display for Plan {
                 AgentChoice::All => "  agent *".to_owned(),
                 AgentChoice::One(v) => format!("  agent {}", self.fixtures[usize::from(v)].name),
             };
+            let turns = if entry.turns > 1 {
+                format!("  {} turns", entry.turns)
+            } else {
+                String::new()
+            };
+            let callback = if entry.callback { "  callback" } else { "" };
             writeln!(
                 f,
-                "  {:<11} weight {:>3} ({:>5.1}%){agent}",
+                "  {:<11} weight {:>3} ({:>5.1}%){agent}{turns}{callback}",
                 entry.op.name(),
                 entry.weight,
                 100.0 * f64::from(entry.weight) / total.max(1) as f64
