@@ -1,13 +1,18 @@
 //! Outputs of a run: the report folder (created before the run so a bad path fails at once) and
 //! one module per format, each rendering the same [`Summary`].
 
+#[cfg(test)]
+mod fixture;
 pub mod json;
+pub mod markdown;
 pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::api::Op;
 use crate::metrics::Summary;
+use crate::metrics::summary::OpSummary;
 
 /// A file format written into the report folder.
 pub trait Format {
@@ -19,7 +24,23 @@ pub trait Format {
 
 /// Every file format, in the order they are written.
 pub fn formats() -> Vec<Box<dyn Format>> {
-    vec![Box::new(json::SummaryJson)]
+    vec![
+        Box::new(json::SummaryJson),
+        Box::new(markdown::SummaryMarkdown),
+    ]
+}
+
+/// The summary's ops in the API's order (list, get, create, patch, delete, run, run_stream).
+pub(crate) fn ordered_ops(summary: &Summary) -> impl Iterator<Item = (&'static str, &OpSummary)> {
+    Op::ALL
+        .into_iter()
+        .filter_map(|op| summary.ops.get(op.name()).map(|s| (op.name(), s)))
+}
+
+/// A number with at most four decimals and no trailing zeros: `0.1667`, `2`.
+pub(crate) fn trim_number(value: f64) -> String {
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// The folder a run writes to: `out` if given, else `reports/<UTC timestamp>-<scenario>/`.

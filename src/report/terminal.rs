@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::{ordered_ops, trim_number};
 use crate::api::Op;
 use crate::metrics::Summary;
 use crate::metrics::summary::OpSummary;
@@ -43,7 +44,7 @@ pub fn render(summary: &Summary) -> String {
         });
         table(&mut out, "agent:op", rows);
     }
-    let turn_rows: Vec<(String, &OpSummary)> = ordered(summary)
+    let turn_rows: Vec<(String, &OpSummary)> = ordered_ops(summary)
         .flat_map(|(name, op)| {
             let mut turns: Vec<(u32, &OpSummary)> = op
                 .turns
@@ -64,7 +65,7 @@ pub fn render(summary: &Summary) -> String {
     extras(&mut out, summary);
     if !summary.errors.is_empty() {
         let _ = writeln!(out, "\nerrors");
-        for (name, op) in ordered(summary) {
+        for (name, op) in ordered_ops(summary) {
             for (class, count) in &op.error_classes {
                 let first = op
                     .error_messages
@@ -100,7 +101,7 @@ pub fn render(summary: &Summary) -> String {
 /// What streams carried: steps, their gaps, the first assistant step, steps by role and
 /// events that were not steps.
 fn streams(out: &mut String, summary: &Summary) {
-    let rows: Vec<_> = ordered(summary)
+    let rows: Vec<_> = ordered_ops(summary)
         .filter_map(|(name, op)| Some((name, op, op.steps_by_role.as_ref()?)))
         .collect();
     if rows.is_empty() {
@@ -142,7 +143,7 @@ fn extras(out: &mut String, summary: &Summary) {
             .get(metric)
             .map(|s| format!("p50 {:.1} p99 {:.1} ms", s.p50, s.p99))
     };
-    let callbacks: Vec<_> = ordered(summary)
+    let callbacks: Vec<_> = ordered_ops(summary)
         .filter_map(|(name, op)| Some((name, stat(op, "callback")?)))
         .collect();
     if !callbacks.is_empty() {
@@ -151,7 +152,9 @@ fn extras(out: &mut String, summary: &Summary) {
             let _ = writeln!(out, "  {name:<11} {line}");
         }
     }
-    let retried: Vec<_> = ordered(summary).filter(|(_, op)| op.retries > 0).collect();
+    let retried: Vec<_> = ordered_ops(summary)
+        .filter(|(_, op)| op.retries > 0)
+        .collect();
     if !retried.is_empty() {
         let _ = writeln!(out, "\n429s waited out and sent again");
         for (name, op) in retried {
@@ -159,12 +162,6 @@ fn extras(out: &mut String, summary: &Summary) {
             let _ = writeln!(out, "  {name:<11} {} retries, waits {waited}", op.retries);
         }
     }
-}
-
-fn ordered(summary: &Summary) -> impl Iterator<Item = (&'static str, &OpSummary)> {
-    Op::ALL
-        .into_iter()
-        .filter_map(|op| summary.ops.get(op.name()).map(|s| (op.name(), s)))
 }
 
 fn table<'a>(out: &mut String, label: &str, rows: impl Iterator<Item = (String, &'a OpSummary)>) {
@@ -225,69 +222,10 @@ fn truncate(text: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
-fn trim_number(value: f64) -> String {
-    let text = format!("{value:.4}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
-
     use super::*;
-    use crate::api::{ErrorClass, Failure};
-    use crate::metrics::sample::{StepRole, StreamCounts};
-    use crate::metrics::summary::RunInfo;
-    use crate::metrics::threshold::Threshold;
-    use crate::metrics::{Recorder, Sample, Timeline};
-
-    fn summary() -> Summary {
-        let mut recorder = Recorder::new(2);
-        let now = Instant::now();
-        for (op, variant, ms) in [
-            (Op::RunStream, 0, 200),
-            (Op::List, 0, 3),
-            (Op::Get, 1, 4),
-            (Op::Create, 1, 5),
-        ] {
-            let mut timeline = Timeline::starting(now, now);
-            timeline.end = now + Duration::from_millis(ms);
-            let variant = (op != Op::List).then_some(variant);
-            let mut sample = Sample::new(op, variant, timeline, Ok(()));
-            if op == Op::RunStream {
-                sample.timeline.first_step = Some(now + Duration::from_millis(120));
-                let mut counts = StreamCounts::default();
-                for role in [StepRole::System, StepRole::User, StepRole::Assistant] {
-                    counts.count_step(role);
-                }
-                counts.other_events = 2;
-                sample.stream = Some(counts);
-                sample.turn = Some(1);
-                recorder.record(&sample);
-                sample.turn = Some(2);
-                sample.retries = 2;
-                sample.retry_wait = Duration::from_secs(2);
-            }
-            recorder.record(&sample);
-        }
-        let failure = Failure::new(
-            ErrorClass::Http(429),
-            "429 Too Many Requests: slow down (SC429)",
-        );
-        recorder.record(&Sample::new(
-            Op::Get,
-            Some(1),
-            Timeline::starting(now, now),
-            Err(failure),
-        ));
-        let thresholds = [Threshold::parse("errors.rate", "< 1%").unwrap()];
-        Summary::build(
-            RunInfo::for_tests(),
-            &recorder,
-            &["a".to_owned(), "b".to_owned()],
-            &thresholds,
-        )
-    }
+    use crate::report::fixture::summary;
 
     #[test]
     fn ops_come_in_the_apis_order_with_errors_and_thresholds() {
@@ -344,5 +282,10 @@ mod tests {
             stream.contains("   120.1"),
             "ttfs p50 in the stream row: {stream}"
         );
+    }
+
+    #[test]
+    fn the_terminal_summary_reads_as_it_did() {
+        insta::assert_snapshot!(render(&summary()));
     }
 }

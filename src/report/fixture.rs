@@ -1,0 +1,59 @@
+//! One summary with every part filled (ops, agents, turns, streams, retries, errors,
+//! thresholds), built from fixed timings so every format's rendering of it is the same on
+//! every run: the input of the formats' tests and snapshots.
+
+use std::time::{Duration, Instant};
+
+use crate::api::{ErrorClass, Failure, Op};
+use crate::metrics::sample::{StepRole, StreamCounts};
+use crate::metrics::summary::RunInfo;
+use crate::metrics::threshold::Threshold;
+use crate::metrics::{Recorder, Sample, Summary, Timeline};
+
+pub fn summary() -> Summary {
+    let mut recorder = Recorder::new(2);
+    let now = Instant::now();
+    for (op, variant, ms) in [
+        (Op::RunStream, 0, 200),
+        (Op::List, 0, 3),
+        (Op::Get, 1, 4),
+        (Op::Create, 1, 5),
+    ] {
+        let mut timeline = Timeline::starting(now, now);
+        timeline.end = now + Duration::from_millis(ms);
+        let variant = (op != Op::List).then_some(variant);
+        let mut sample = Sample::new(op, variant, timeline, Ok(()));
+        if op == Op::RunStream {
+            sample.timeline.first_step = Some(now + Duration::from_millis(120));
+            let mut counts = StreamCounts::default();
+            for role in [StepRole::System, StepRole::User, StepRole::Assistant] {
+                counts.count_step(role);
+            }
+            counts.other_events = 2;
+            sample.stream = Some(counts);
+            sample.turn = Some(1);
+            recorder.record(&sample);
+            sample.turn = Some(2);
+            sample.retries = 2;
+            sample.retry_wait = Duration::from_secs(2);
+        }
+        recorder.record(&sample);
+    }
+    let failure = Failure::new(
+        ErrorClass::Http(429),
+        "429 Too Many Requests: slow down (SC429)",
+    );
+    recorder.record(&Sample::new(
+        Op::Get,
+        Some(1),
+        Timeline::starting(now, now),
+        Err(failure),
+    ));
+    let thresholds = [Threshold::parse("errors.rate", "< 1%").unwrap()];
+    Summary::build(
+        RunInfo::for_tests(),
+        &recorder,
+        &["a".to_owned(), "b".to_owned()],
+        &thresholds,
+    )
+}

@@ -1,0 +1,228 @@
+//! `summary.md`: the summary as Markdown that reads well as a CI job summary: the verdict first,
+//! then the per-op table, the thresholds and the most frequent errors.
+
+use std::fmt::Write;
+
+use super::{Format, ordered_ops, trim_number};
+use crate::api::Op;
+use crate::metrics::Summary;
+use crate::metrics::stats::Stats;
+use crate::metrics::summary::OpSummary;
+
+pub struct SummaryMarkdown;
+
+/// Error rows shown at most; the rest are summed into one line.
+const TOP_ERRORS: usize = 10;
+
+impl Format for SummaryMarkdown {
+    fn file_name(&self) -> &'static str {
+        "summary.md"
+    }
+
+    fn render(&self, summary: &Summary) -> Vec<u8> {
+        render(summary).into_bytes()
+    }
+}
+
+pub fn render(summary: &Summary) -> String {
+    let mut out = String::new();
+    let failed: Vec<_> = summary.thresholds.iter().filter(|t| !t.ok).collect();
+    let verdict = if summary.passed {
+        format!(
+            "✅ **passed**: {} threshold(s) held",
+            summary.thresholds.len()
+        )
+    } else {
+        format!(
+            "❌ **failed**: {} of {} threshold(s) did not hold",
+            failed.len(),
+            summary.thresholds.len()
+        )
+    };
+    let _ = writeln!(
+        out,
+        "# agentload: {}\n\n{verdict}\n",
+        escape(&summary.scenario)
+    );
+    let load = &summary.load;
+    let planned = load.target_rate.map_or_else(String::new, |rate| {
+        format!(" of {} planned", rate_text(rate))
+    });
+    let _ = writeln!(
+        out,
+        "{} · {} ({}) in {:.1} s · {} model, {} at {}{planned}{}{} · target `{}` · run `{}`, started {}\n",
+        plural(summary.total_requests(), "request"),
+        plural(summary.total_errors(), "error"),
+        percent(summary.total_errors(), summary.total_requests()),
+        summary.duration_s,
+        load.model,
+        plural(load.iterations, "iteration"),
+        rate_text(load.achieved_rate),
+        load.vus
+            .map_or_else(String::new, |v| format!(", {}", plural(v, "virtual user"))),
+        if load.dropped_iterations > 0 {
+            format!(", **{} dropped**", load.dropped_iterations)
+        } else {
+            String::new()
+        },
+        summary.target,
+        summary.run_id,
+        summary.started_at,
+    );
+
+    let _ = writeln!(out, "## Requests\n");
+    op_table(
+        &mut out,
+        ordered_ops(summary).map(|(name, op)| (format!("`{name}`"), op)),
+    );
+    if summary.variants.len() > 1 {
+        let _ = writeln!(out, "\n### By agent\n");
+        let rows = summary.variants.iter().flat_map(|(variant, ops)| {
+            Op::ALL.into_iter().filter_map(move |op| {
+                let s = ops.get(op.name())?;
+                Some((format!("{}: `{}`", escape(variant), op.name()), s))
+            })
+        });
+        op_table(&mut out, rows);
+    }
+
+    if !summary.thresholds.is_empty() {
+        let _ = writeln!(out, "\n## Thresholds\n");
+        let _ = writeln!(out, "| | threshold | actual |\n| --- | --- | --- |");
+        for t in &summary.thresholds {
+            let actual = t.actual.map_or_else(|| "no data".to_owned(), trim_number);
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {actual} |",
+                if t.ok { "✅" } else { "❌" },
+                t.expr.replace('|', "\\|")
+            );
+        }
+    }
+
+    let mut errors: Vec<(&str, &String, u64, Option<&String>)> = ordered_ops(summary)
+        .flat_map(|(name, op)| {
+            op.error_classes.iter().map(move |(class, n)| {
+                let first = op.error_messages.get(class).and_then(|m| m.first());
+                (name, class, *n, first)
+            })
+        })
+        .collect();
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)).then(a.1.cmp(b.1)));
+        let _ = writeln!(out, "\n## Top errors\n");
+        let _ = writeln!(
+            out,
+            "| op | class | count | first message |\n| --- | --- | ---: | --- |"
+        );
+        for (name, class, count, first) in errors.iter().take(TOP_ERRORS) {
+            let _ = writeln!(
+                out,
+                "| `{name}` | `{class}` | {count} | {} |",
+                first.map_or_else(String::new, |m| escape(m))
+            );
+        }
+        if errors.len() > TOP_ERRORS {
+            let rest: u64 = errors[TOP_ERRORS..].iter().map(|e| e.2).sum();
+            let _ = writeln!(
+                out,
+                "\n…and {rest} more in {} other op/class pairs (see summary.json).",
+                errors.len() - TOP_ERRORS
+            );
+        }
+    }
+    out
+}
+
+fn op_table<'a>(out: &mut String, rows: impl Iterator<Item = (String, &'a OpSummary)>) {
+    let _ = writeln!(
+        out,
+        "| op | requests | errors | latency p50 | p90 | p99 | service p99 | ttfs p50 | ttfs p99 | inter-step p50 |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for (name, op) in rows {
+        let ms = |metric: &str, pick: fn(&Stats) -> f64| {
+            op.metrics
+                .get(metric)
+                .map_or_else(|| "–".to_owned(), |s| format!("{:.1} ms", pick(s)))
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            op.requests,
+            if op.errors > 0 {
+                format!("**{}** ({})", op.errors, percent(op.errors, op.requests))
+            } else {
+                "0".to_owned()
+            },
+            ms("latency", |s| s.p50),
+            ms("latency", |s| s.p90),
+            ms("latency", |s| s.p99),
+            ms("service_time", |s| s.p99),
+            ms("ttfs", |s| s.p50),
+            ms("ttfs", |s| s.p99),
+            ms("inter_step", |s| s.p50),
+        );
+    }
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "0%".to_owned();
+    }
+    let value = 100.0 * part as f64 / whole as f64;
+    if value > 0.0 && value < 0.1 {
+        "<0.1%".to_owned()
+    } else {
+        format!("{value:.1}%")
+    }
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn rate_text(per_second: f64) -> String {
+    format!("{per_second:.1}/s")
+}
+
+/// Text safe inside a Markdown table cell: no pipes, no line breaks, no HTML.
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::summary;
+
+    #[test]
+    fn the_verdict_comes_first_and_cells_are_escaped() {
+        let text = render(&summary());
+        let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines[0], "# agentload: t");
+        assert_eq!(lines[1], "❌ **failed**: 1 of 1 threshold(s) did not hold");
+        assert!(
+            text.contains("| ❌ | `errors.rate < 1%` | 0.1667 |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| `get` | `http_429` | 1 | 429 Too Many Requests: slow down (SC429) |"),
+            "{text}"
+        );
+        assert_eq!(escape("a|b\nc<d>"), "a\\|b c&lt;d&gt;");
+    }
+
+    #[test]
+    fn the_markdown_summary_reads_as_it_did() {
+        insta::assert_snapshot!(render(&summary()));
+    }
+}
