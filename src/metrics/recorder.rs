@@ -3,7 +3,6 @@
 //! of values seen, never on the number of requests.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
@@ -29,7 +28,7 @@ pub struct Cell {
     /// What successful streams carried: steps by role (indexed as `StepRole::ALL`) and events
     /// that were not steps; `None` until a stream succeeds.
     pub streams: Option<StreamTotals>,
-    histograms: [Option<Histogram<u64>>; Metric::COUNT],
+    histograms: Histograms,
 }
 
 /// Steps by role and other events, summed over successful streams.
@@ -62,64 +61,27 @@ impl Cell {
 
     /// The histogram of a metric, if any value was recorded.
     pub fn histogram(&self, metric: Metric) -> Option<&Histogram<u64>> {
-        self.histograms[metric.index()].as_ref()
-    }
-
-    fn record_value(&mut self, metric: Metric, value: u64) {
-        let histogram = self.histograms[metric.index()].get_or_insert_with(new_histogram);
-        // Auto-resizing: `record` grows the range; only a value beyond u64 range could fail.
-        if histogram.record(value).is_err() {
-            histogram.saturating_record(value);
-        }
-    }
-
-    fn record_time(&mut self, metric: Metric, value: Duration) {
-        self.record_value(metric, value.as_micros().min(u128::from(u64::MAX)) as u64);
+        self.histograms.get(metric)
     }
 
     fn record(&mut self, sample: &Sample) {
         self.requests += 1;
-        if sample.retries > 0 {
-            self.retries += u64::from(sample.retries);
-            self.record_time(Metric::RetryWait, sample.retry_wait);
-        }
-        if let Err(failure) = &sample.outcome {
-            *self.errors.entry(failure.class).or_default() += 1;
-            let kept = self.messages.entry(failure.class).or_default();
-            if kept.len() < MESSAGES_PER_CLASS && !kept.contains(&failure.message) {
-                kept.push(failure.message.clone());
+        self.retries += u64::from(sample.retries);
+        sample.for_each_value(|metric, value| self.histograms.record(metric, value));
+        match &sample.outcome {
+            Err(failure) => {
+                *self.errors.entry(failure.class).or_default() += 1;
+                let kept = self.messages.entry(failure.class).or_default();
+                if kept.len() < MESSAGES_PER_CLASS && !kept.contains(&failure.message) {
+                    kept.push(failure.message.clone());
+                }
             }
-            return;
-        }
-        self.ok += 1;
-        let t = &sample.timeline;
-        self.record_time(Metric::Latency, t.end.saturating_duration_since(t.intended));
-        self.record_time(Metric::ServiceTime, t.end.saturating_duration_since(t.sent));
-        self.record_time(Metric::Wait, t.sent.saturating_duration_since(t.intended));
-        if let Some(headers) = t.headers {
-            self.record_time(Metric::Ttfb, headers.saturating_duration_since(t.sent));
-        }
-        if let Some(first_step) = t.first_step {
-            self.record_time(Metric::Ttfs, first_step.saturating_duration_since(t.sent));
-        }
-        if let Some(first_assistant) = t.first_assistant {
-            self.record_time(
-                Metric::FirstAssistant,
-                first_assistant.saturating_duration_since(t.sent),
-            );
-        }
-        for gap in &sample.step_gaps {
-            self.record_time(Metric::InterStep, *gap);
-        }
-        if let Some(counts) = &sample.stream {
-            self.record_value(Metric::Steps, u64::from(counts.steps()));
-            self.streams.get_or_insert_default().add(counts);
-        }
-        if let Some(server_time) = sample.server_time {
-            self.record_time(Metric::ServerTime, server_time);
-        }
-        if let Some(callback) = t.callback {
-            self.record_time(Metric::Callback, callback.saturating_duration_since(t.sent));
+            Ok(()) => {
+                self.ok += 1;
+                if let Some(counts) = &sample.stream {
+                    self.streams.get_or_insert_default().add(counts);
+                }
+            }
         }
     }
 
@@ -142,7 +104,30 @@ impl Cell {
         if let Some(theirs) = &other.streams {
             self.streams.get_or_insert_default().merge(theirs);
         }
-        for (mine, theirs) in self.histograms.iter_mut().zip(&other.histograms) {
+        self.histograms.merge(&other.histograms);
+    }
+}
+
+/// One histogram per metric, made when the metric's first value arrives.
+#[derive(Clone, Debug, Default)]
+pub struct Histograms([Option<Histogram<u64>>; Metric::COUNT]);
+
+impl Histograms {
+    pub fn get(&self, metric: Metric) -> Option<&Histogram<u64>> {
+        self.0[metric.index()].as_ref()
+    }
+
+    pub fn record(&mut self, metric: Metric, value: u64) {
+        let histogram = self.0[metric.index()].get_or_insert_with(new_histogram);
+        // Auto-resizing: `record` grows the range; only a value beyond u64 range could fail.
+        if histogram.record(value).is_err() {
+            histogram.saturating_record(value);
+        }
+    }
+
+    /// Adds another set bucket by bucket (exact).
+    pub fn merge(&mut self, other: &Histograms) {
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
             if let Some(theirs) = theirs {
                 mine.get_or_insert_with(new_histogram)
                     .add(theirs)
@@ -150,9 +135,17 @@ impl Cell {
             }
         }
     }
+
+    /// The metrics with data, with their histograms.
+    pub fn iter(&self) -> impl Iterator<Item = (Metric, &Histogram<u64>)> {
+        Metric::ALL
+            .into_iter()
+            .filter_map(|metric| Some((metric, self.get(metric)?)))
+    }
 }
 
-fn new_histogram() -> Histogram<u64> {
+/// An empty histogram of the precision every report uses.
+pub fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
 }
 
@@ -252,7 +245,7 @@ impl Recorder {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     use super::*;
     use crate::api::Failure;

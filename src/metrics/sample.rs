@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::Metric;
 use crate::api::{Failure, Op};
 
 /// Index of a fixture agent in the plan; requests against it are reported as that variant.
@@ -141,6 +142,46 @@ impl Sample {
             turn: None,
             retries: 0,
             retry_wait: Duration::ZERO,
+        }
+    }
+}
+
+impl Sample {
+    /// Each value this sample adds to a histogram: times in microseconds, `steps` as a count.
+    /// A failed request adds only its `retry_wait` (failures are counted, not timed).
+    pub fn for_each_value(&self, mut add: impl FnMut(Metric, u64)) {
+        let micros = |d: Duration| d.as_micros().min(u128::from(u64::MAX)) as u64;
+        if self.retries > 0 {
+            add(Metric::RetryWait, micros(self.retry_wait));
+        }
+        if self.outcome.is_err() {
+            return;
+        }
+        let t = &self.timeline;
+        let since_sent = |at: Instant| micros(at.saturating_duration_since(t.sent));
+        add(Metric::Latency, micros(t.end.saturating_duration_since(t.intended)));
+        add(Metric::ServiceTime, since_sent(t.end));
+        add(Metric::Wait, micros(t.sent.saturating_duration_since(t.intended)));
+        if let Some(at) = t.headers {
+            add(Metric::Ttfb, since_sent(at));
+        }
+        if let Some(at) = t.first_step {
+            add(Metric::Ttfs, since_sent(at));
+        }
+        if let Some(at) = t.first_assistant {
+            add(Metric::FirstAssistant, since_sent(at));
+        }
+        for gap in &self.step_gaps {
+            add(Metric::InterStep, micros(*gap));
+        }
+        if let Some(counts) = &self.stream {
+            add(Metric::Steps, u64::from(counts.steps()));
+        }
+        if let Some(server_time) = self.server_time {
+            add(Metric::ServerTime, micros(server_time));
+        }
+        if let Some(at) = t.callback {
+            add(Metric::Callback, since_sent(at));
         }
     }
 }
