@@ -123,6 +123,10 @@ pub fn run(args: &RunArgs) -> Exit {
     };
     // A short id naming the run and every agent it creates.
     let run_id = engine::target::random_hex(4);
+    let series = match report::series_writers(&dir, &plan, &run_id) {
+        Ok(series) => series,
+        Err(err) => return invalid(format!("--out: cannot write into {}: {err}", dir.display())),
+    };
     let control = Arc::new(Control::new(plan.load.iteration_budget()));
     let second_interrupt = CancellationToken::new();
     let runtime = runtime();
@@ -137,6 +141,7 @@ pub fn run(args: &RunArgs) -> Exit {
                 quiet: args.quiet,
                 threads: args.threads.map(usize::from),
             },
+            series,
         )
         .await
     });

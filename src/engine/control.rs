@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::api::Op;
+
 /// Shared by every worker and the orchestrator.
 #[derive(Debug, Default)]
 pub struct Control {
@@ -36,6 +38,22 @@ pub struct LiveCounters {
     pub requests: AtomicU64,
     pub errors: AtomicU64,
     pub in_flight: AtomicI64,
+    /// Requests in flight by op (indexed as `Op::ALL`), for the per-second series.
+    pub in_flight_by_op: [AtomicI64; Op::ALL.len()],
+}
+
+impl LiveCounters {
+    /// This worker's requests in flight, by op, for the ops with any.
+    pub fn in_flight_by_op(&self) -> Vec<(Op, u64)> {
+        Op::ALL
+            .into_iter()
+            .zip(&self.in_flight_by_op)
+            .filter_map(|(op, n)| {
+                let n = u64::try_from(n.load(Ordering::Relaxed)).ok()?;
+                (n > 0).then_some((op, n))
+            })
+            .collect()
+    }
 }
 
 /// All workers' counters added up.

@@ -4,6 +4,7 @@
 
 pub mod callbacks;
 mod closed;
+pub mod collector;
 pub mod control;
 pub mod fixtures;
 mod open;
@@ -22,6 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use collector::Collector;
 pub use control::Control;
 use fixtures::{Registry, SetupError, Teardown};
 use program::Program;
@@ -29,6 +31,7 @@ use program::Program;
 use crate::api::sse::SseDecoder;
 use crate::api::{ApiClient, ClientOptions, redact};
 use crate::metrics::Recorder;
+use crate::metrics::series::SeriesSink;
 use crate::metrics::summary::{RunInfo, Summary};
 use crate::scenario::{Diagnostic, Plan};
 
@@ -65,6 +68,7 @@ pub async fn run(
     control: Arc<Control>,
     second_interrupt: CancellationToken,
     run_options: Options,
+    series_sinks: Vec<Box<dyn SeriesSink>>,
 ) -> Result<RunOutput, Diagnostic> {
     let quiet = run_options.quiet;
     let target = target::resolve(plan).await?;
@@ -126,6 +130,14 @@ pub async fn run(
         None
     };
 
+    let collector = Collector::start(series_sinks).map_err(|err| {
+        Diagnostic::flag(
+            "series",
+            format!("cannot start the series writer thread: {err}"),
+            "check the machine's thread limits",
+        )
+    })?;
+
     let setup = tokio::select! {
         result = fixtures::setup(&client, plan, &prefix, target.make_connection_id, &registry) => Some(result),
         _ = control.stop.cancelled() => None,
@@ -148,6 +160,7 @@ pub async fn run(
                 variants: plan.fixtures.len(),
                 warmup: plan.load.warmup,
                 callbacks: receiver.as_ref().map(|r| r.callbacks.clone()),
+                series: Some(collector.sender()),
             };
             let phase = phase::run(plan, shared, threads, quiet).await;
             (
@@ -173,6 +186,10 @@ pub async fn run(
             Vec::new(),
         ),
     };
+
+    // Every worker is gone, so the last seconds are in: write them before anything else.
+    let mut problems = problems;
+    problems.extend(collector.finish());
 
     let sweep = plan.creates_agents();
     if !quiet && (!registry.is_empty() || sweep) {

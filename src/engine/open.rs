@@ -66,6 +66,10 @@ impl Desk<'_> {
     fn drop_arrival(&mut self, intended: Instant) {
         self.pending.fetch_sub(1, Ordering::AcqRel);
         self.context.live.dropped.fetch_add(1, Ordering::Relaxed);
+        self.context
+            .series
+            .borrow_mut()
+            .record_dropped(Instant::now());
         if intended >= self.context.warmup_end {
             self.context.recorder.borrow_mut().dropped += 1;
         }

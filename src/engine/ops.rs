@@ -15,6 +15,7 @@ use super::fixtures::Registry;
 use super::program::{Entry, Program, with_fields};
 use crate::api::{ApiClient, Call, ErrorClass, Failure, Op};
 use crate::metrics::sample::VariantId;
+use crate::metrics::series::SeriesRecorder;
 use crate::metrics::{Recorder, Sample, Timeline};
 use crate::scenario::MixOp;
 
@@ -30,6 +31,8 @@ pub struct Context {
     /// Numbers the agents ops create, so their names are unique across workers.
     pub created_names: Arc<AtomicU64>,
     pub recorder: RefCell<Recorder>,
+    /// This worker's open seconds of the per-second series.
+    pub series: RefCell<SeriesRecorder>,
     /// Iterations meant to start before this are warmup: run, but left out of the summary.
     pub warmup_end: Instant,
     /// This worker's views of `control.stop` and `control.abort`: waiting on them touches no
@@ -260,6 +263,7 @@ impl Context {
         let live = &self.live;
         let started = turn.intended.unwrap_or_else(Instant::now);
         live.in_flight.fetch_add(1, Ordering::Relaxed);
+        live.in_flight_by_op[op.index()].fetch_add(1, Ordering::Relaxed);
         let finished = tokio::select! {
             biased;
             call = self.attempts(turn.intended, &mut call) => Some(call),
@@ -296,6 +300,7 @@ impl Context {
             }
         }
         live.in_flight.fetch_sub(1, Ordering::Relaxed);
+        live.in_flight_by_op[op.index()].fetch_sub(1, Ordering::Relaxed);
         call.sample.variant = turn.variant;
         call.sample.turn = turn.conversation_turn;
         live.requests.fetch_add(1, Ordering::Relaxed);
@@ -305,6 +310,8 @@ impl Context {
         if turn.measured {
             self.recorder.borrow_mut().record(&call.sample);
         }
+        // The series has the warmup too (marked as such in the outputs).
+        self.series.borrow_mut().record(&call.sample);
         if aborted { Err(Aborted) } else { Ok(call) }
     }
 

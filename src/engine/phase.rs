@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::join_all;
 use tokio_util::sync::CancellationToken;
@@ -16,6 +16,7 @@ use super::schedule::{Arrivals, Schedule};
 use super::worker::{self, Shared, Work, WorkerReport};
 use super::{Control, progress};
 use crate::metrics::Recorder;
+use crate::metrics::series::SeriesEvent;
 use crate::metrics::summary::LoadSummary;
 use crate::scenario::{Pacing, Plan};
 
@@ -76,6 +77,12 @@ pub async fn run(plan: &Plan, shared: Shared, threads: usize, quiet: bool) -> Lo
         control.interrupt_internally();
     }
     let start = Instant::now();
+    if let Some(series) = &shared.series {
+        let _ = series.send(SeriesEvent::Start {
+            wall: SystemTime::now(),
+            workers,
+        });
+    }
     for go in gos {
         let _ = go.send(start);
     }

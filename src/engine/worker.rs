@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
+use std::sync::mpsc::Sender;
+
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use super::closed::{self, Users};
 use super::control::Control;
@@ -18,6 +21,7 @@ use super::ops::Context;
 use super::program::Program;
 use crate::api::{ApiClient, ClientOptions};
 use crate::metrics::Recorder;
+use crate::metrics::series::{SeriesEvent, SeriesRecorder};
 
 /// What every worker shares.
 #[derive(Clone)]
@@ -33,7 +37,12 @@ pub struct Shared {
     pub warmup: Duration,
     /// The receiver of run results, when a mix entry asks for callbacks.
     pub callbacks: Option<Arc<super::callbacks::Callbacks>>,
+    /// Where finished seconds of the series go.
+    pub series: Option<Sender<SeriesEvent>>,
 }
+
+/// How often a worker hands on its finished seconds.
+const HANDOFF_EVERY: Duration = Duration::from_millis(250);
 
 /// A worker's share of the load.
 pub enum Work {
@@ -129,6 +138,7 @@ fn run_worker(
         registry: shared.registry.clone(),
         created_names: shared.created_names.clone(),
         recorder: RefCell::new(Recorder::new(shared.variants)),
+        series: RefCell::new(SeriesRecorder::new(start)),
         warmup_end: start + shared.warmup,
         stop: shared.control.stop.child_token(),
         abort: shared.control.abort.child_token(),
@@ -138,11 +148,25 @@ fn run_worker(
     });
     let seed = shared.seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let local = tokio::task::LocalSet::new();
+    let work_done = CancellationToken::new();
+    let handoffs = shared.series.clone().map(|out| {
+        local.spawn_local(hand_on_seconds(
+            index,
+            context.clone(),
+            out,
+            work_done.clone(),
+        ))
+    });
     let problems = local.block_on(&runtime, async {
-        match work {
+        let problems = match work {
             Work::Users(users) => closed::run(context.clone(), users, start, shared.seed).await,
             Work::Arrivals(slots) => open::run(context.clone(), slots, seed).await,
+        };
+        work_done.cancel();
+        if let Some(handoffs) = handoffs {
+            let _ = handoffs.await;
         }
+        problems
     });
     drop(local);
     let context = Rc::try_unwrap(context).map_err(|_| "a task outlived its worker".to_owned())?;
@@ -150,6 +174,37 @@ fn run_worker(
         recorder: context.recorder.into_inner(),
         problems,
     })
+}
+
+/// Hands the worker's finished seconds to the collector every [`HANDOFF_EVERY`], and the rest
+/// once the work is done.
+async fn hand_on_seconds(
+    index: usize,
+    context: Rc<Context>,
+    out: Sender<SeriesEvent>,
+    work_done: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(HANDOFF_EVERY);
+    loop {
+        let finished = tokio::select! {
+            _ = ticker.tick() => false,
+            _ = work_done.cancelled() => true,
+        };
+        let in_flight = context.live.in_flight_by_op();
+        let handoff =
+            context
+                .series
+                .borrow_mut()
+                .hand_on(index, Instant::now(), finished, &in_flight);
+        if (!handoff.seconds.is_empty() || finished)
+            && out.send(SeriesEvent::Handoff(handoff)).is_err()
+        {
+            return;
+        }
+        if finished {
+            return;
+        }
+    }
 }
 
 /// A task that ended by panicking, as a problem to report.

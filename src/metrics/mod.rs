@@ -3,6 +3,7 @@
 
 pub mod recorder;
 pub mod sample;
+pub mod series;
 pub mod stats;
 pub mod summary;
 pub mod threshold;

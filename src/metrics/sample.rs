@@ -159,9 +159,15 @@ impl Sample {
         }
         let t = &self.timeline;
         let since_sent = |at: Instant| micros(at.saturating_duration_since(t.sent));
-        add(Metric::Latency, micros(t.end.saturating_duration_since(t.intended)));
+        add(
+            Metric::Latency,
+            micros(t.end.saturating_duration_since(t.intended)),
+        );
         add(Metric::ServiceTime, since_sent(t.end));
-        add(Metric::Wait, micros(t.sent.saturating_duration_since(t.intended)));
+        add(
+            Metric::Wait,
+            micros(t.sent.saturating_duration_since(t.intended)),
+        );
         if let Some(at) = t.headers {
             add(Metric::Ttfb, since_sent(at));
         }

@@ -3,15 +3,18 @@
 
 #[cfg(test)]
 mod fixture;
+pub mod hlog;
 pub mod json;
 pub mod markdown;
 pub mod terminal;
+pub mod timeseries;
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::api::Op;
 use crate::metrics::Summary;
+use crate::metrics::series::SeriesSink;
 use crate::metrics::summary::OpSummary;
 
 /// A file format written into the report folder.
@@ -41,6 +44,24 @@ pub(crate) fn ordered_ops(summary: &Summary) -> impl Iterator<Item = (&'static s
 pub(crate) fn trim_number(value: f64) -> String {
     let text = format!("{value:.4}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The writers of the per-second series (`timeseries.csv`, `histograms.hlog`), their files
+/// created now so a folder that cannot take them fails before the run.
+pub fn series_writers(
+    dir: &Path,
+    plan: &crate::scenario::Plan,
+    run_id: &str,
+) -> std::io::Result<Vec<Box<dyn SeriesSink>>> {
+    let about = format!(
+        "agentload {} run {run_id} of scenario {}",
+        env!("CARGO_PKG_VERSION"),
+        plan.name
+    );
+    Ok(vec![
+        Box::new(timeseries::TimeseriesCsv::create(dir, plan.load.warmup)?),
+        Box::new(hlog::HistogramLog::create(dir, &about)?),
+    ])
 }
 
 /// The folder a run writes to: `out` if given, else `reports/<UTC timestamp>-<scenario>/`.

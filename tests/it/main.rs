@@ -6,6 +6,7 @@ mod foreign;
 mod interrupt;
 mod load;
 mod mock;
+mod outputs;
 mod runs;
 mod schema;
 mod util;
