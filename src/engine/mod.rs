@@ -31,7 +31,7 @@ use program::Program;
 use crate::api::sse::SseDecoder;
 use crate::api::{ApiClient, ClientOptions, redact};
 use crate::metrics::Recorder;
-use crate::metrics::series::SeriesSink;
+use crate::metrics::series::{Recent, SeriesSink};
 use crate::metrics::summary::{RunInfo, Summary};
 use crate::scenario::{Diagnostic, Plan};
 
@@ -130,6 +130,11 @@ pub async fn run(
         None
     };
 
+    let recent = Recent::default();
+    let mut series_sinks = series_sinks;
+    if !quiet {
+        series_sinks.push(recent.sink());
+    }
     let collector = Collector::start(series_sinks).map_err(|err| {
         Diagnostic::flag(
             "series",
@@ -162,7 +167,7 @@ pub async fn run(
                 callbacks: receiver.as_ref().map(|r| r.callbacks.clone()),
                 series: Some(collector.sender()),
             };
-            let phase = phase::run(plan, shared, threads, quiet).await;
+            let phase = phase::run(plan, shared, threads, quiet, recent).await;
             (
                 phase.recorder,
                 phase.duration,

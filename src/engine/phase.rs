@@ -16,7 +16,7 @@ use super::schedule::{Arrivals, Schedule};
 use super::worker::{self, Shared, Work, WorkerReport};
 use super::{Control, progress};
 use crate::metrics::Recorder;
-use crate::metrics::series::SeriesEvent;
+use crate::metrics::series::{Recent, SeriesEvent};
 use crate::metrics::summary::LoadSummary;
 use crate::scenario::{Pacing, Plan};
 
@@ -33,7 +33,13 @@ pub struct LoadPhase {
 }
 
 /// Runs the load phase of `plan` on `threads` worker threads.
-pub async fn run(plan: &Plan, shared: Shared, threads: usize, quiet: bool) -> LoadPhase {
+pub async fn run(
+    plan: &Plan,
+    shared: Shared,
+    threads: usize,
+    quiet: bool,
+    recent: Recent,
+) -> LoadPhase {
     let control = shared.control.clone();
     let variants = shared.variants;
     let mut problems = Vec::new();
@@ -119,6 +125,7 @@ pub async fn run(plan: &Plan, shared: Shared, threads: usize, quiet: bool) -> Lo
     if !quiet {
         tokio::spawn(progress::report(
             control.clone(),
+            recent,
             start,
             plan.load.stop.duration,
             progress_done.clone(),

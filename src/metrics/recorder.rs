@@ -125,6 +125,14 @@ impl Histograms {
         }
     }
 
+    /// Adds one histogram to a metric's.
+    pub fn merge_one(&mut self, metric: Metric, histogram: &Histogram<u64>) {
+        self.0[metric.index()]
+            .get_or_insert_with(new_histogram)
+            .add(histogram)
+            .expect("auto-resizing histograms accept any other histogram");
+    }
+
     /// Adds another set bucket by bucket (exact).
     pub fn merge(&mut self, other: &Histograms) {
         for (mine, theirs) in self.0.iter_mut().zip(&other.0) {

@@ -255,6 +255,67 @@ pub trait SeriesSink: Send {
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
+/// The last few completed seconds, all ops together, for the live view.
+#[derive(Clone, Debug, Default)]
+pub struct Recent {
+    seconds: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<OpSecond>>>,
+}
+
+/// Seconds the live view's percentiles cover.
+pub const RECENT_SECONDS: usize = 5;
+
+impl Recent {
+    /// A percentile over the recent seconds, in milliseconds; `None` without data.
+    pub fn percentile(&self, metric: Metric, quantile: f64) -> Option<f64> {
+        let seconds = self
+            .seconds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all = OpSecond::default();
+        for second in seconds.iter() {
+            all.merge(second);
+        }
+        percentile(&all, metric, quantile)
+    }
+
+    /// A writer that keeps this window up to date.
+    pub fn sink(&self) -> Box<dyn SeriesSink> {
+        Box::new(self.clone())
+    }
+}
+
+impl SeriesSink for Recent {
+    fn begin(&mut self, _wall: std::time::SystemTime) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn second(&mut self, _second: u32, record: &SecondRecord) -> std::io::Result<()> {
+        let mut total = record.total();
+        // Only what the percentiles need.
+        let keep = [Metric::Latency, Metric::Ttfs];
+        let mut histograms = Histograms::default();
+        for (metric, histogram) in total.histograms.iter() {
+            if keep.contains(&metric) {
+                histograms.merge_one(metric, histogram);
+            }
+        }
+        total.histograms = histograms;
+        let mut seconds = self
+            .seconds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seconds.push_back(total);
+        while seconds.len() > RECENT_SECONDS {
+            seconds.pop_front();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The percentile of a metric in one op's second, in milliseconds (counts for `steps`).
 pub fn percentile(op: &OpSecond, metric: Metric, quantile: f64) -> Option<f64> {
     let histogram = op.histograms.get(metric)?;
