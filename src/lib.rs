@@ -242,21 +242,11 @@ pub fn mock(args: &MockArgs) -> Exit {
         Some(token) if !token.trim().is_empty() => (token.trim().to_owned(), false),
         _ => (engine::target::random_hex(16), true),
     };
-    let mut config = sim::SimConfig::new(token.clone());
-    config.seed = args.seed;
-    let profile = &mut config.default_profile;
-    if let Some(ttfs) = args.ttfs {
-        profile.ttfs = ttfs;
-    }
-    if let Some(gap) = args.step_gap {
-        profile.step_gap = gap;
-    }
-    if let Some(steps) = args.steps {
-        profile.steps = steps;
-    }
-    if let Some(run_time) = args.run_time {
-        profile.run_time = run_time;
-    }
+    let config = match args.sim_config(token.clone()) {
+        Ok(config) => config,
+        Err(diagnostic) => return invalid(diagnostic),
+    };
+    let faults = config.faults_summary();
     let runtime = runtime();
     runtime.block_on(async {
         let server = match sim::SimServer::start(config, args.addr).await {
@@ -268,6 +258,9 @@ pub fn mock(args: &MockArgs) -> Exit {
             banner += &format!(
                 "token: {token}  (export MAKE_API_TOKEN={token} for agentload run --target ...)\n"
             );
+        }
+        if let Some(faults) = faults {
+            banner += &format!("faults: {faults}\n");
         }
         banner += "press Ctrl-C to stop\n";
         print_stdout(&banner);
