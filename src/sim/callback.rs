@@ -2,6 +2,8 @@
 //! blocking run's response body, `application/json`) to that URL and nowhere else. Delivery
 //! runs on its own task with its own time limit; a failure is counted and reported on stderr
 //! (the first, then every tenfold more), never raised, so a bad receiver cannot hurt the runs.
+//! Stopping the simulator waits a little for callbacks still under way, so the last runs of a
+//! load test are not left without theirs.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +14,7 @@ use axum::http::header::{CONTENT_TYPE, HOST, USER_AGENT};
 use axum::http::{HeaderValue, Method, Request};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use tokio::sync::Notify;
 
 use crate::api::transport::{Endpoint, Transport};
 
@@ -66,6 +69,10 @@ pub struct Callbacks {
     delivered: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
+    /// Callbacks scheduled or under way.
+    pending: AtomicU64,
+    /// Woken when `pending` falls to zero.
+    settled: Notify,
 }
 
 /// How many callbacks were delivered, failed, or dropped by the `callback_drop` fault.
@@ -88,6 +95,35 @@ impl Callbacks {
     /// Counts a callback the `callback_drop` fault swallowed.
     pub fn drop_one(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Delivers `body` to `url` once `after` has passed, on a task of its own.
+    pub fn schedule(self: &Arc<Self>, url: CallbackUrl, body: Bytes, after: Duration) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        let callbacks = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            callbacks.deliver(&url, body).await;
+            if callbacks.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+                callbacks.settled.notify_waiters();
+            }
+        });
+    }
+
+    /// Waits until no callback is scheduled or under way, or `limit` has passed.
+    pub async fn settle(&self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, async {
+            loop {
+                let settled = self.settled.notified();
+                tokio::pin!(settled);
+                settled.as_mut().enable();
+                if self.pending.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                settled.await;
+            }
+        })
+        .await;
     }
 
     /// POSTs `body` to `url`, within the delivery time limit; counts and reports the outcome.
@@ -194,6 +230,28 @@ mod tests {
     fn failures_are_reported_at_powers_of_ten() {
         let reported: Vec<u64> = (1..=1000).filter(|n| is_power_of_ten(*n)).collect();
         assert_eq!(reported, [1, 10, 100, 1000]);
+    }
+
+    #[tokio::test]
+    async fn settling_waits_for_scheduled_callbacks_within_a_limit() {
+        let callbacks = Arc::new(Callbacks::default());
+        callbacks.settle(Duration::from_secs(5)).await;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = CallbackUrl::parse(&format!("http://{}/", listener.local_addr().unwrap()));
+        drop(listener);
+        callbacks.schedule(url.unwrap(), Bytes::new(), Duration::from_millis(50));
+        callbacks.settle(Duration::from_secs(5)).await;
+        assert_eq!(
+            callbacks.counts().failed,
+            1,
+            "delivered (and failed) before settling"
+        );
+
+        let url = CallbackUrl::parse("http://127.0.0.1:9/").unwrap();
+        callbacks.schedule(url, Bytes::new(), Duration::from_secs(3600));
+        let started = std::time::Instant::now();
+        callbacks.settle(Duration::from_millis(50)).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[tokio::test]

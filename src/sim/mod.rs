@@ -53,7 +53,7 @@ pub struct SimState {
     store: Mutex<Store>,
     requests: AtomicU64,
     limiter: Mutex<RateLimiter>,
-    callbacks: Callbacks,
+    callbacks: Arc<Callbacks>,
 }
 
 impl SimState {
@@ -64,7 +64,7 @@ impl SimState {
             store: Mutex::new(Store::default()),
             requests: AtomicU64::new(0),
             limiter: Mutex::new(RateLimiter::default()),
-            callbacks: Callbacks::default(),
+            callbacks: Arc::new(Callbacks::default()),
         })
     }
 

@@ -188,7 +188,7 @@ fn start(
 impl StartedRun {
     /// Sends `response` to the run's `callbackUrl`, `after` from now, on a task of its own;
     /// unless the run named none, or its `callback_drop` fault fired.
-    fn call_back(&self, state: &Arc<SimState>, response: &Value, after: Duration) {
+    fn call_back(&self, state: &SimState, response: &Value, after: Duration) {
         let Some(url) = &self.callback else {
             return;
         };
@@ -197,11 +197,7 @@ impl StartedRun {
             return;
         }
         let body = Bytes::from(serde_json::to_vec(response).expect("JSON values serialize"));
-        let (state, url) = (state.clone(), url.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            state.callbacks.deliver(&url, body).await;
-        });
+        state.callbacks.schedule(url.clone(), body, after);
     }
 
     /// The blocking run's response body.
