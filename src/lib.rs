@@ -265,7 +265,14 @@ pub fn mock(args: &MockArgs) -> Exit {
         banner += "press Ctrl-C to stop\n";
         print_stdout(&banner);
         wait_for_signal().await;
-        server.shutdown().await;
+        // Streams in flight may finish (a stalled one can take long): a second Ctrl-C stops now.
+        eprintln!(
+            "agentload mock: stopping; requests in flight may finish (Ctrl-C again to stop now)"
+        );
+        tokio::select! {
+            () = server.shutdown() => {}
+            () = wait_for_signal() => {}
+        }
         Exit::Passed
     })
 }

@@ -46,8 +46,10 @@ impl FromRequestParts<Arc<SimState>> for Ctx {
         // One status draw for every request, faulted endpoint or not, so which request a
         // status hits depends only on the seed and the request's position.
         let status = faults.draw_status(&mut fault_rng);
-        if endpoint(&parts.method, parts.uri.path()).is_some_and(|op| faults.endpoints.contains(op))
-        {
+        let faulted = !faults.is_empty()
+            && endpoint(&parts.method, parts.uri.path())
+                .is_some_and(|op| faults.endpoints.contains(op));
+        if faulted {
             // The team is the organization: each teamId has its own window.
             if let Some(limit) = faults.rate_limit {
                 let admitted = state

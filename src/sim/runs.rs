@@ -31,9 +31,8 @@ pub async fn run(
 ) -> Result<Json<Value>, ApiError> {
     let run = start(&state, ctx, &agent_id, &bytes)?;
     tokio::time::sleep(run.faults.stall_first + run.plan.run_time).await;
-    let response = run.response();
-    run.call_back(&state, &response, Duration::ZERO);
-    Ok(Json(response))
+    run.call_back(&state, Duration::ZERO);
+    Ok(Json(run.response()))
 }
 
 /// `POST /agents/{agentId}/run/stream`: the steps as a `text/event-stream`, as broken as the
@@ -49,12 +48,11 @@ pub async fn run_stream(
     if run.faults.wrong_content_type {
         // Answered as if the blocking endpoint had been called, when the first step was due.
         tokio::time::sleep(run.plan.delays[0]).await;
-        let response = run.response();
-        run.call_back(&state, &response, Duration::ZERO);
-        return Ok(Json(response).into_response());
+        run.call_back(&state, Duration::ZERO);
+        return Ok(Json(run.response()).into_response());
     }
     let last_step_due = run.plan.delays.iter().sum::<Duration>();
-    run.call_back(&state, &run.response(), last_step_due);
+    run.call_back(&state, last_step_due);
     let headers = [
         (CONTENT_TYPE, "text/event-stream"),
         (CACHE_CONTROL, "no-cache"),
@@ -186,9 +184,9 @@ fn start(
 }
 
 impl StartedRun {
-    /// Sends `response` to the run's `callbackUrl`, `after` from now, on a task of its own;
+    /// Sends the run's response to its `callbackUrl`, `after` from now, on a task of its own;
     /// unless the run named none, or its `callback_drop` fault fired.
-    fn call_back(&self, state: &SimState, response: &Value, after: Duration) {
+    fn call_back(&self, state: &SimState, after: Duration) {
         let Some(url) = &self.callback else {
             return;
         };
@@ -196,7 +194,8 @@ impl StartedRun {
             state.callbacks.drop_one();
             return;
         }
-        let body = Bytes::from(serde_json::to_vec(response).expect("JSON values serialize"));
+        let body =
+            Bytes::from(serde_json::to_vec(&self.response()).expect("JSON values serialize"));
         state.callbacks.schedule(url.clone(), body, after);
     }
 
