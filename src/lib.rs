@@ -247,21 +247,11 @@ pub fn mock(args: &MockArgs) -> Exit {
         Some(token) if !token.trim().is_empty() => (token.trim().to_owned(), false),
         _ => (engine::target::random_hex(16), true),
     };
-    let mut config = sim::SimConfig::new(token.clone());
-    config.seed = args.seed;
-    let profile = &mut config.default_profile;
-    if let Some(ttfs) = args.ttfs {
-        profile.ttfs = ttfs;
-    }
-    if let Some(gap) = args.step_gap {
-        profile.step_gap = gap;
-    }
-    if let Some(steps) = args.steps {
-        profile.steps = steps;
-    }
-    if let Some(run_time) = args.run_time {
-        profile.run_time = run_time;
-    }
+    let config = match args.sim_config(token.clone()) {
+        Ok(config) => config,
+        Err(diagnostic) => return invalid(diagnostic),
+    };
+    let faults = config.faults_summary();
     let runtime = runtime();
     runtime.block_on(async {
         let server = match sim::SimServer::start(config, args.addr).await {
@@ -274,10 +264,20 @@ pub fn mock(args: &MockArgs) -> Exit {
                 "token: {token}  (export MAKE_API_TOKEN={token} for agentload run --target ...)\n"
             );
         }
+        if let Some(faults) = faults {
+            banner += &format!("faults: {faults}\n");
+        }
         banner += "press Ctrl-C to stop\n";
         print_stdout(&banner);
         wait_for_signal().await;
-        server.shutdown().await;
+        // Streams in flight may finish (a stalled one can take long): a second Ctrl-C stops now.
+        eprintln!(
+            "agentload mock: stopping; requests in flight may finish (Ctrl-C again to stop now)"
+        );
+        tokio::select! {
+            () = server.shutdown() => {}
+            () = wait_for_signal() => {}
+        }
         Exit::Passed
     })
 }

@@ -41,6 +41,7 @@ pub async fn resolve(plan: &Plan) -> Result<Target, Diagnostic> {
         config.seed = plan.simulator.seed;
         config.default_profile = plan.simulator.default_profile;
         config.models = plan.simulator.models.clone();
+        config.faults = plan.simulator.faults.clone();
         let server = SimServer::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(|err| {

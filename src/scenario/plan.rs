@@ -12,6 +12,7 @@ pub use super::load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
 use crate::metrics::sample::VariantId;
 use crate::metrics::threshold::Threshold;
 use crate::sim::Profile;
+use crate::sim::faults::RequestFaults;
 
 /// The default environment variable holding the API token.
 pub const DEFAULT_TOKEN_ENV: &str = "MAKE_API_TOKEN";
@@ -213,8 +214,11 @@ pub enum AgentChoice {
 #[derive(Clone, Debug, Default)]
 pub struct SimulatorSettings {
     pub seed: u64,
+    /// Latencies, cost per turn and run faults of every model without a profile of its own.
     pub default_profile: Profile,
     pub models: HashMap<String, Profile>,
+    /// Error statuses and the rate limit, for every request.
+    pub faults: RequestFaults,
 }
 
 impl Plan {

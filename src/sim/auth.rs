@@ -1,24 +1,30 @@
-//! The checks every endpoint makes before it looks at its body: the API token, then the
-//! `teamId` query parameter. Bundled as one extractor, `Ctx`, that also hands the handler its
-//! request's random generator.
+//! The checks every endpoint makes before it looks at its body: the API token, the `teamId`
+//! query parameter, then the request faults (the rate limit, an injected status). Bundled as
+//! one extractor, `Ctx`, that also hands the handler its request's random generators.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
+use std::time::Instant;
 
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use rand::rngs::SmallRng;
 
 use super::error::ApiError;
+use super::ratelimit::retry_after_secs;
 use super::{RequestIndex, SimState};
+use crate::api::Op;
 
-/// A request that passed the token and team checks.
+/// A request that passed the token and team checks and drew no request fault.
 pub struct Ctx {
     /// The `teamId` from the query: every agent is looked up within this team.
     pub team_id: u64,
     /// This request's generator (see `SimState::rng_for`).
     pub rng: SmallRng,
+    /// This request's generator of faults (see `SimState::fault_rng_for`); the status draw
+    /// has been taken from it.
+    pub fault_rng: SmallRng,
 }
 
 impl FromRequestParts<Arc<SimState>> for Ctx {
@@ -35,10 +41,55 @@ impl FromRequestParts<Arc<SimState>> for Ctx {
             .get::<RequestIndex>()
             .copied()
             .unwrap_or_default();
+        let mut fault_rng = state.fault_rng_for(index.0);
+        let faults = &state.config.faults;
+        // One status draw for every request, faulted endpoint or not, so which request a
+        // status hits depends only on the seed and the request's position.
+        let status = faults.draw_status(&mut fault_rng);
+        let faulted = !faults.is_empty()
+            && endpoint(&parts.method, parts.uri.path())
+                .is_some_and(|op| faults.endpoints.contains(op));
+        if faulted {
+            // The team is the organization: each teamId has its own window.
+            if let Some(limit) = faults.rate_limit {
+                let admitted = state
+                    .limiter
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .admit(team_id, limit, Instant::now());
+                if let Err(wait) = admitted {
+                    return Err(ApiError::rate_limited(
+                        limit.per_minute,
+                        retry_after_secs(wait),
+                    ));
+                }
+            }
+            if let Some(status) = status {
+                return Err(ApiError::injected(status));
+            }
+        }
         Ok(Ctx {
             team_id,
             rng: state.rng_for(index.0),
+            fault_rng,
         })
+    }
+}
+
+/// The endpoint a request is for, from its method and path (under `/api/v2` or at the root).
+fn endpoint(method: &Method, path: &str) -> Option<Op> {
+    let rest = path.strip_prefix("/api/v2").unwrap_or(path);
+    let rest = rest.strip_prefix("/ai-agents/v1/agents")?;
+    let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    match (segments.as_slice(), method) {
+        ([], &Method::GET) => Some(Op::List),
+        ([], &Method::POST) => Some(Op::Create),
+        ([_], &Method::GET) => Some(Op::Get),
+        ([_], &Method::PATCH) => Some(Op::Patch),
+        ([_], &Method::DELETE) => Some(Op::Delete),
+        ([_, "run"], &Method::POST) => Some(Op::Run),
+        ([_, "run", "stream"], &Method::POST) => Some(Op::RunStream),
+        _ => None,
     }
 }
 
@@ -108,6 +159,33 @@ mod tests {
         }
         let err = check_token(&HeaderMap::new(), "s3cret").unwrap_err();
         assert_eq!(err.status, StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
+    fn requests_are_told_apart_by_method_and_path() {
+        let cases = [
+            (Method::GET, "/api/v2/ai-agents/v1/agents", Some(Op::List)),
+            (Method::POST, "/ai-agents/v1/agents/", Some(Op::Create)),
+            (Method::GET, "/ai-agents/v1/agents/a-1", Some(Op::Get)),
+            (
+                Method::PATCH,
+                "/api/v2/ai-agents/v1/agents/a-1",
+                Some(Op::Patch),
+            ),
+            (Method::DELETE, "/ai-agents/v1/agents/a-1", Some(Op::Delete)),
+            (Method::POST, "/ai-agents/v1/agents/a-1/run", Some(Op::Run)),
+            (
+                Method::POST,
+                "/api/v2/ai-agents/v1/agents/a-1/run/stream",
+                Some(Op::RunStream),
+            ),
+            (Method::GET, "/ai-agents/v1/agents/run", Some(Op::Get)),
+            (Method::GET, "/ai-agents/v1/agents/a-1/run", None),
+            (Method::POST, "/ai-agents/v1/other", None),
+        ];
+        for (method, path, op) in cases {
+            assert_eq!(endpoint(&method, path), op, "{method} {path}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! What the simulator can be told: the token it accepts, the seed for its randomness, and a
+//! What the simulator can be told: the token it accepts, the seed for its randomness, a
 //! latency profile per model name (time to first step, steps per run, gap between steps,
-//! blocking-run time).
+//! blocking-run time, the cost of each later turn of a conversation, and the model's run
+//! faults), and the faults every request may get.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use super::faults::{RequestFaults, RunFaults};
 use crate::scenario::units::Spread;
 
 /// How one model behaves: every value is drawn afresh for each run.
@@ -19,10 +21,16 @@ pub struct Profile {
     pub steps: Spread<u32>,
     /// Time a blocking `/run` takes before it answers; reported as `executionTimeMs`.
     pub run_time: Spread<Duration>,
+    /// Added to the time to the first step (and to a blocking run's time) for each turn of a
+    /// thread after the first, so later turns of a conversation are slower.
+    pub ttfs_per_turn: Duration,
+    /// How this model's runs misbehave.
+    pub faults: RunFaults,
 }
 
 impl Default for Profile {
-    /// ttfs 150ms..350ms, step gap 50ms..150ms, 3..6 steps, run time 300ms..800ms.
+    /// ttfs 150ms..350ms, step gap 50ms..150ms, 3..6 steps, run time 300ms..800ms, no cost
+    /// per turn, no faults.
     fn default() -> Self {
         let ms = Duration::from_millis;
         Profile {
@@ -39,6 +47,8 @@ impl Default for Profile {
                 lo: ms(300),
                 hi: ms(800),
             },
+            ttfs_per_turn: Duration::ZERO,
+            faults: RunFaults::default(),
         }
     }
 }
@@ -55,17 +65,42 @@ pub struct SimConfig {
     pub default_profile: Profile,
     /// Profiles by model name (an agent's `defaultModel`).
     pub models: HashMap<String, Profile>,
+    /// Error statuses and the rate limit, decided for each request.
+    pub faults: RequestFaults,
 }
 
 impl SimConfig {
-    /// Accepts `token`; seed 0, the default profile for every model.
+    /// Accepts `token`; seed 0, the default profile for every model, no faults.
     pub fn new(token: impl Into<String>) -> Self {
         SimConfig {
             token: token.into(),
             seed: 0,
             default_profile: Profile::default(),
             models: HashMap::new(),
+            faults: RequestFaults::default(),
         }
+    }
+
+    /// The faults in force, on one line (`None` without any): the request faults, then the run
+    /// faults of the default profile and of each model that has its own.
+    pub fn faults_summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.faults.is_empty() {
+            parts.push(self.faults.to_string());
+        }
+        if !self.default_profile.faults.is_empty() {
+            parts.push(self.default_profile.faults.to_string());
+        }
+        let mut models: Vec<(&String, &Profile)> = self
+            .models
+            .iter()
+            .filter(|(_, profile)| profile.faults != self.default_profile.faults)
+            .collect();
+        models.sort_by_key(|(model, _)| *model);
+        for (model, profile) in models {
+            parts.push(format!("model {model}: {}", profile.faults));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 
     /// The profile of `model`, or the default profile if the model has none of its own.
@@ -81,6 +116,7 @@ impl fmt::Debug for SimConfig {
             .field("seed", &self.seed)
             .field("default_profile", &self.default_profile)
             .field("models", &self.models)
+            .field("faults", &self.faults)
             .finish()
     }
 }
@@ -103,6 +139,25 @@ mod tests {
         assert!(
             !format!("{config:?}").contains("secret"),
             "Debug must not show the token"
+        );
+        assert_eq!(config.faults_summary(), None);
+    }
+
+    #[test]
+    fn the_faults_in_force_are_summed_up_on_one_line() {
+        use crate::sim::faults::{Chance, Cut, Endpoints, RateLimit, StatusFault};
+        let mut config = SimConfig::new("secret");
+        config.faults.status = vec![StatusFault::parse("429=5%").unwrap()];
+        config.faults.rate_limit = Some(RateLimit { per_minute: 60 });
+        config.faults.endpoints = Endpoints::parse("run_stream").unwrap();
+        config.default_profile.faults.malformed = Chance::parse("1%").unwrap();
+        let mut flaky = config.default_profile;
+        flaky.faults.cut_after = Some(Cut::parse("2@10%").unwrap());
+        config.models.insert("flaky".into(), flaky);
+        config.models.insert("same".into(), config.default_profile);
+        assert_eq!(
+            config.faults_summary().unwrap(),
+            "status 429=5%, rate_limit 60/min, on run_stream; malformed 1%; model flaky: cut_after 2@10%, malformed 1%"
         );
     }
 }

@@ -4,8 +4,8 @@
 
 use axum::Json;
 use axum::extract::Request;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -16,11 +16,17 @@ const MAX_REJECTION_BYTES: usize = 4096;
 /// Most characters of a rejection's text kept in the replacement's `detail`.
 const MAX_DETAIL_CHARS: usize = 200;
 
+/// The `message` of every 429, as the API documents it.
+pub const RATE_LIMIT_MESSAGE: &str =
+    "Requests limit for organization exceeded, please try again later.";
+
 /// A failed request: a status and the human-readable detail carried in the error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: String,
+    /// Seconds sent as `Retry-After`, if any.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -28,6 +34,33 @@ impl ApiError {
         ApiError {
             status,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A status injected by a `status` fault.
+    pub fn injected(status: u16) -> Self {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::new(
+            status,
+            format!(
+                "Simulated fault: status {} injected by the simulator's status faults",
+                status.as_u16()
+            ),
+        )
+    }
+
+    /// 429 for an organization over its `per_minute` limit; its window frees in `retry_after`
+    /// seconds.
+    pub fn rate_limited(per_minute: u32, retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "The organization's limit of {per_minute} requests per minute is used up; the window frees in {retry_after} s"
+                ),
+            )
         }
     }
 
@@ -57,6 +90,7 @@ impl ApiError {
             StatusCode::UNAUTHORIZED => "Invalid credentials",
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+            StatusCode::TOO_MANY_REQUESTS => RATE_LIMIT_MESSAGE,
             _ => self.status.canonical_reason().unwrap_or("Error"),
         }
     }
@@ -69,7 +103,13 @@ impl IntoResponse for ApiError {
             "message": self.message(),
             "code": format!("SC{}", self.status.as_u16()),
         });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -165,6 +205,31 @@ mod tests {
             assert!(!is_json(&content_type(other)), "{other}");
         }
         assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[tokio::test]
+    async fn rate_limited_answers_carry_the_documented_message_and_retry_after() {
+        let response = ApiError::rate_limited(60, 17).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], "17");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["message"], RATE_LIMIT_MESSAGE);
+        assert_eq!(body["code"], "SC429");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("60 requests per minute")
+        );
+
+        let injected = ApiError::injected(429).into_response();
+        assert!(injected.headers().get(RETRY_AFTER).is_none());
+        let injected = ApiError::injected(503);
+        assert_eq!(injected.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(injected.message(), "Service Unavailable");
     }
 
     #[test]

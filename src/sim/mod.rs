@@ -5,12 +5,18 @@
 //! Every route is served both under `/api/v2` (as on `https://eu1.make.com/api/v2`) and at the
 //! root. All randomness comes from the configured seed and the request's position in the
 //! sequence of requests, so a run is repeatable without one locked generator on the hot path.
+//! Faults are drawn from a second generator derived from the same two, so turning faults on
+//! changes no latency or id.
 
 mod agents;
 mod auth;
 mod body;
+mod callback;
 mod config;
 mod error;
+mod fault_plan;
+pub mod faults;
+mod ratelimit;
 mod runs;
 mod server;
 mod store;
@@ -30,17 +36,24 @@ use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use uuid::Uuid;
 
+pub use callback::CallbackCounts;
 pub use config::{Profile, SimConfig};
+pub use error::RATE_LIMIT_MESSAGE;
 pub use server::SimServer;
 
+use callback::Callbacks;
 use error::{json_errors, method_not_allowed, unknown_route};
+use ratelimit::RateLimiter;
 use store::Store;
 
-/// The simulator's shared state: configuration, the store and the request counter.
+/// The simulator's shared state: configuration, the store, the request counter, the rate
+/// limit's windows and the callbacks' connections.
 pub struct SimState {
     config: SimConfig,
     store: Mutex<Store>,
     requests: AtomicU64,
+    limiter: Mutex<RateLimiter>,
+    callbacks: Arc<Callbacks>,
 }
 
 impl SimState {
@@ -50,6 +63,8 @@ impl SimState {
             config,
             store: Mutex::new(Store::default()),
             requests: AtomicU64::new(0),
+            limiter: Mutex::new(RateLimiter::default()),
+            callbacks: Arc::new(Callbacks::default()),
         })
     }
 
@@ -73,6 +88,11 @@ impl SimState {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Callbacks delivered, failed and dropped so far.
+    pub fn callbacks(&self) -> CallbackCounts {
+        self.callbacks.counts()
+    }
+
     /// The store, locked. Never hold the guard across an `.await`.
     fn store(&self) -> MutexGuard<'_, Store> {
         // A handler that panicked cannot leave the store half-written (each change is one
@@ -84,6 +104,14 @@ impl SimState {
     /// alone, so concurrent requests share nothing.
     fn rng_for(&self, index: u64) -> SmallRng {
         SmallRng::seed_from_u64(self.config.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// The generator of the faults of the request at position `index`: like `rng_for`, a
+    /// function of the seed and the index alone, but a stream of its own, so that drawing
+    /// faults leaves the request's latencies and ids as they would be without.
+    fn fault_rng_for(&self, index: u64) -> SmallRng {
+        let mixed = (self.config.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15)).rotate_left(29);
+        SmallRng::seed_from_u64(mixed ^ 0xD1B5_4A32_D192_ED03)
     }
 }
 

@@ -1,8 +1,10 @@
 //! The run endpoints: `/run` answers once after the model's run time; `/run/stream` sends the
 //! same kind of steps as `step` events. Both check the body and find the agent before anything
-//! starts, so their errors are ordinary JSON error responses.
+//! starts, so their errors are ordinary JSON error responses. A run's faults are drawn with it;
+//! when it ends, its result goes to its `callbackUrl`, if it named one.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -13,11 +15,14 @@ use serde_json::{Value, json};
 
 use super::auth::Ctx;
 use super::body;
+use super::callback::CallbackUrl;
 use super::error::ApiError;
+use super::fault_plan::{self, FaultPlan};
 use super::stream::{self, RunInput, RunPlan};
 use super::{SimState, new_uuid};
 
-/// `POST /agents/{agentId}/run`: waits the run time, then the run response.
+/// `POST /agents/{agentId}/run`: waits the run time (and any `stall_first`), then the run
+/// response; the callback goes out as it answers.
 pub async fn run(
     State(state): State<Arc<SimState>>,
     ctx: Ctx,
@@ -25,11 +30,14 @@ pub async fn run(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let run = start(&state, ctx, &agent_id, &bytes)?;
-    tokio::time::sleep(run.plan.run_time).await;
+    tokio::time::sleep(run.faults.stall_first + run.plan.run_time).await;
+    run.call_back(&state, Duration::ZERO);
     Ok(Json(run.response()))
 }
 
-/// `POST /agents/{agentId}/run/stream`: the steps as a `text/event-stream`.
+/// `POST /agents/{agentId}/run/stream`: the steps as a `text/event-stream`, as broken as the
+/// run's faults say; the callback goes out when the last step is due, whatever became of the
+/// connection (the run ends on the server all the same).
 pub async fn run_stream(
     State(state): State<Arc<SimState>>,
     ctx: Ctx,
@@ -37,11 +45,19 @@ pub async fn run_stream(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let run = start(&state, ctx, &agent_id, &bytes)?;
+    if run.faults.wrong_content_type {
+        // Answered as if the blocking endpoint had been called, when the first step was due.
+        tokio::time::sleep(run.plan.delays[0]).await;
+        run.call_back(&state, Duration::ZERO);
+        return Ok(Json(run.response()).into_response());
+    }
+    let last_step_due = run.plan.delays.iter().sum::<Duration>();
+    run.call_back(&state, last_step_due);
     let headers = [
         (CONTENT_TYPE, "text/event-stream"),
         (CACHE_CONTROL, "no-cache"),
     ];
-    Ok((headers, stream::body(run.plan)).into_response())
+    Ok((headers, stream::body(&run.plan, &run.faults)).into_response())
 }
 
 /// A checked run request; fields other than these are ignored.
@@ -52,6 +68,8 @@ struct RunRequest {
     /// Word count of all messages, for the token usage summary.
     message_words: usize,
     thread_id: Option<String>,
+    /// Where the result goes when the run ends; an empty `callbackUrl` is none.
+    callback: Option<CallbackUrl>,
 }
 
 impl RunRequest {
@@ -95,24 +113,34 @@ impl RunRequest {
             message_words += words(content);
         }
         let thread_id = body::optional_string(&map, "threadId", 1)?;
-        body::optional_string(&map, "callbackUrl", 0)?;
+        let callback = match body::optional_string(&map, "callbackUrl", 0)? {
+            Some(url) if !url.trim().is_empty() => Some(
+                CallbackUrl::parse(&url)
+                    .map_err(|why| ApiError::bad_request(format!("Field callbackUrl {why}")))?,
+            ),
+            _ => None,
+        };
         body::optional_object(&map, "config")?;
         Ok(RunRequest {
             last_user: last_user.unwrap_or(last).to_owned(),
             message_words,
             thread_id,
+            callback,
         })
     }
 }
 
 /// A run that passed every check, drawn and ready to be answered or streamed.
 struct StartedRun {
+    /// Its steps and timing, stalls included.
     plan: RunPlan,
+    faults: FaultPlan,
     thread_id: String,
     prompt_tokens: usize,
+    callback: Option<CallbackUrl>,
 }
 
-/// Checks the body, finds the agent, counts the thread's turn and draws the run.
+/// Checks the body, finds the agent, counts the thread's turn and draws the run and its faults.
 fn start(
     state: &SimState,
     mut ctx: Ctx,
@@ -138,16 +166,39 @@ fn start(
         last_user: &request.last_user,
         turn,
     };
-    let plan = stream::plan_run(&mut ctx.rng, profile, &input);
+    let mut plan = stream::plan_run(&mut ctx.rng, profile, &input);
+    let faults = fault_plan::draw(
+        &mut ctx.fault_rng,
+        &profile.faults,
+        &mut plan.delays,
+        profile.step_gap,
+    );
     let prompt_tokens = words(&system_prompt) + request.message_words;
     Ok(StartedRun {
         plan,
+        faults,
         thread_id,
         prompt_tokens,
+        callback: request.callback,
     })
 }
 
 impl StartedRun {
+    /// Sends the run's response to its `callbackUrl`, `after` from now, on a task of its own;
+    /// unless the run named none, or its `callback_drop` fault fired.
+    fn call_back(&self, state: &SimState, after: Duration) {
+        let Some(url) = &self.callback else {
+            return;
+        };
+        if self.faults.drop_callback {
+            state.callbacks.drop_one();
+            return;
+        }
+        let body =
+            Bytes::from(serde_json::to_vec(&self.response()).expect("JSON values serialize"));
+        state.callbacks.schedule(url.clone(), body, after);
+    }
+
     /// The blocking run's response body.
     fn response(&self) -> Value {
         let completion_tokens = words(&self.plan.answer);
@@ -215,6 +266,14 @@ mod tests {
             (json!({"messages": ["hi"]}), "messages[0]"),
             (json!({"messages": user, "threadId": ""}), "threadId"),
             (json!({"messages": user, "callbackUrl": 5}), "callbackUrl"),
+            (
+                json!({"messages": user, "callbackUrl": "ftp://x/y"}),
+                "callbackUrl",
+            ),
+            (
+                json!({"messages": user, "callbackUrl": "/relative"}),
+                "callbackUrl",
+            ),
             (json!({"messages": user, "config": "x"}), "config"),
         ];
         for (body, field) in cases {
@@ -231,5 +290,13 @@ mod tests {
                 .as_deref(),
             Some("t-1")
         );
+        let with_callback =
+            parse(json!({"messages": user, "callbackUrl": "http://127.0.0.1:9/hook"})).unwrap();
+        assert_eq!(
+            with_callback.callback,
+            Some(CallbackUrl::parse("http://127.0.0.1:9/hook").unwrap())
+        );
+        let empty = parse(json!({"messages": user, "callbackUrl": ""})).unwrap();
+        assert_eq!(empty.callback, None);
     }
 }

@@ -5,6 +5,7 @@ use std::future::IntoFuture;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpSocket};
@@ -15,6 +16,9 @@ use super::{SimConfig, SimState, app};
 
 /// Pending connections the listener queues, so a burst of thousands of streams is not refused.
 const LISTEN_BACKLOG: u32 = 4096;
+
+/// Longest `shutdown` waits for callbacks still scheduled or under way.
+const CALLBACK_GRACE: Duration = Duration::from_secs(2);
 
 /// A running simulator. Dropping it stops the server too, without waiting; `shutdown` waits.
 pub struct SimServer {
@@ -56,13 +60,14 @@ impl SimServer {
         format!("http://{}/api/v2", self.addr)
     }
 
-    /// Stops accepting connections, lets requests in flight (streams included) finish, and
-    /// waits for the server task to end.
+    /// Stops accepting connections, lets requests in flight (streams included) finish, waits
+    /// for the server task to end, then a little (2 s at most) for callbacks still under way.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         // The task only ends with Ok (axum's serve never errors) or by panicking; either way
         // the server is gone.
         let _ = self.task.await;
+        self.state.callbacks.settle(CALLBACK_GRACE).await;
     }
 }
 

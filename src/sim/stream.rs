@@ -1,9 +1,10 @@
 //! What a run produces: its steps (system echo, user echo, tool calls, assistant answer) and
 //! their timing, drawn from the model's profile; and the `text/event-stream` body that sends
 //! them, framed exactly as the documented example (`event:step`, `id:`, `data:` without a space
-//! after the colon, LF line ends, a blank line after each event).
+//! after the colon, LF line ends, a blank line after each event), or broken as the run's
+//! faults say (a malformed step, a connection closed mid-stream).
 
-use std::convert::Infallible;
+use std::io;
 use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, Bytes};
@@ -12,7 +13,9 @@ use rand::rngs::SmallRng;
 use serde::Serialize;
 
 use super::config::Profile;
+use super::fault_plan::FaultPlan;
 use super::new_uuid;
+use crate::scenario::units::MAX_DURATION;
 
 /// Fewest steps a run has: the system echo, the user echo and the answer.
 const MIN_STEPS: u32 = 3;
@@ -51,14 +54,24 @@ pub struct RunInput<'a> {
     pub turn: u32,
 }
 
+/// What the turns of a thread before this one add to its time: `ttfs_per_turn` for each.
+pub fn turn_cost(profile: &Profile, turn: u32) -> Duration {
+    profile
+        .ttfs_per_turn
+        .saturating_mul(turn.saturating_sub(1))
+        .min(MAX_DURATION)
+}
+
 /// Draws a run from `profile`. Everything random comes from `rng`, so the same generator state
-/// gives the same ids and timings; only the "Current time" in the system step varies.
+/// gives the same ids and timings; only the "Current time" in the system step varies. Later
+/// turns of a thread start later and take longer by [`turn_cost`].
 pub fn plan_run(rng: &mut SmallRng, profile: &Profile, input: &RunInput<'_>) -> RunPlan {
     let iteration_id = new_uuid(rng).to_string();
     let count = profile.steps.sample(rng).max(MIN_STEPS);
-    let mut delays = vec![profile.ttfs.sample(rng)];
+    let cost = turn_cost(profile, input.turn);
+    let mut delays = vec![profile.ttfs.sample(rng) + cost];
     delays.extend((1..count).map(|_| profile.step_gap.sample(rng)));
-    let run_time = profile.run_time.sample(rng);
+    let run_time = profile.run_time.sample(rng) + cost;
 
     let answer = format!(
         "Simulated answer (turn {}) to: {}",
@@ -121,19 +134,50 @@ pub fn event(event_id: &str, step: &Step) -> String {
     format!("event:step\nid:{event_id}\ndata:{data}\n\n")
 }
 
+/// A `step` event whose data is the step's JSON cut in half: framed correctly, but not JSON
+/// (it never has its closing brace).
+pub fn malformed_event(event_id: &str, step: &Step) -> String {
+    let data = serde_json::to_string(step).expect("a step always serializes");
+    let mut half = data.len() / 2;
+    while !data.is_char_boundary(half) {
+        half -= 1;
+    }
+    format!("event:step\nid:{event_id}\ndata:{}\n\n", &data[..half])
+}
+
 /// The stream body: each event after its delay, then the end of the body as soon as the last
-/// event is out.
-pub fn body(plan: RunPlan) -> Body {
-    let frames: Vec<(Duration, Bytes)> = plan
+/// event is out. A cut stream stops after its steps and, when the next one would have come,
+/// fails the body, so the connection is closed without the end of the chunked body: the client
+/// sees a lost connection, not a clean end.
+pub fn body(plan: &RunPlan, faults: &FaultPlan) -> Body {
+    let mut frames: Vec<(Duration, Option<Bytes>)> = plan
         .delays
         .iter()
         .zip(plan.event_ids.iter().zip(&plan.steps))
-        .map(|(&delay, (event_id, step))| (delay, Bytes::from(event(event_id, step))))
+        .enumerate()
+        .map(|(index, (&delay, (event_id, step)))| {
+            let text = if faults.malformed == Some(index) {
+                malformed_event(event_id, step)
+            } else {
+                event(event_id, step)
+            };
+            (delay, Some(Bytes::from(text)))
+        })
         .collect();
+    if let Some((after, when)) = faults.cut {
+        frames.truncate(after);
+        frames.push((when, None));
+    }
     let stream = futures::stream::unfold(frames.into_iter(), |mut frames| async move {
         let (delay, frame) = frames.next()?;
         tokio::time::sleep(delay).await;
-        Some((Ok::<_, Infallible>(frame), frames))
+        let item = frame.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the simulator cut this stream (cut_after fault)",
+            )
+        });
+        Some((item, frames))
     });
     Body::from_stream(stream)
 }
@@ -219,6 +263,56 @@ mod tests {
              \"id\":\"445431dd-c20e-4a58-a043-ca9c131d4010\",\
              \"agentIterationId\":\"a132ced5-4afd-4444-ac9d-330cc99c4986\"}\n\n"
         );
+    }
+
+    #[test]
+    fn later_turns_cost_ttfs_per_turn_each() {
+        let profile = Profile {
+            ttfs: Spread::fixed(Duration::from_millis(100)),
+            run_time: Spread::fixed(Duration::from_millis(300)),
+            ttfs_per_turn: Duration::from_millis(40),
+            ..Profile::default()
+        };
+        let turn = |turn| {
+            let input = RunInput { turn, ..input() };
+            plan_run(&mut SmallRng::seed_from_u64(1), &profile, &input)
+        };
+        let (first, third) = (turn(1), turn(3));
+        assert_eq!(first.delays[0], Duration::from_millis(100));
+        assert_eq!(first.run_time, Duration::from_millis(300));
+        assert_eq!(third.delays[0], Duration::from_millis(180));
+        assert_eq!(third.run_time, Duration::from_millis(380));
+        assert_eq!(first.delays[1..], third.delays[1..], "gaps do not change");
+        assert_eq!(turn_cost(&profile, u32::MAX), MAX_DURATION);
+        assert_eq!(turn_cost(&Profile::default(), 50), Duration::ZERO);
+    }
+
+    #[test]
+    fn malformed_events_are_framed_but_not_json() {
+        let step = Step {
+            role: "assistant",
+            content: "héllo wörld, a longer answer".into(),
+            id: "s".into(),
+            agent_iteration_id: "i".into(),
+        };
+        for content in ["héllo wörld, a longer answer", "éééééééééééééééééééééé", ""]
+        {
+            let step = Step {
+                content: content.into(),
+                ..step.clone()
+            };
+            let text = malformed_event("e1", &step);
+            let data = text
+                .strip_prefix("event:step\nid:e1\ndata:")
+                .and_then(|rest| rest.strip_suffix("\n\n"))
+                .expect(&text);
+            assert!(!data.contains('\n'));
+            assert!(data.starts_with("{\"role\":\"assistant\""), "{data}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(data).is_err(),
+                "{data}"
+            );
+        }
     }
 
     #[test]

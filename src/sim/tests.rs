@@ -1,6 +1,8 @@
 //! End-to-end tests of the simulator over real HTTP on an ephemeral loopback port, as the
 //! harness sees it.
 
+mod fault_injection;
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -25,6 +27,7 @@ fn fixed_profile() -> Profile {
         step_gap: Spread::fixed(ms(10)),
         steps: Spread::fixed(4),
         run_time: Spread::fixed(ms(20)),
+        ..Profile::default()
     }
 }
 
@@ -839,6 +842,7 @@ async fn a_thousand_concurrent_streams_all_complete() {
         step_gap: Spread::fixed(ms(20)),
         steps: Spread::fixed(3),
         run_time: Spread::fixed(ms(1)),
+        ..Profile::default()
     };
     let server = start(9, profile).await;
     let client = Client::new(&server);

@@ -56,6 +56,7 @@ pub fn fast_profile() -> Profile {
             lo: ms(5),
             hi: ms(10),
         },
+        ..Profile::default()
     }
 }
 
