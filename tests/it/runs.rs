@@ -1,6 +1,9 @@
 //! End-to-end runs against the simulator on loopback: each op, the lifecycle chain, variants,
 //! iteration budgets, thresholds, setup failures and cleanup.
 
+use std::time::Duration;
+
+use agentload::sim::Profile;
 use serde_json::Value;
 
 use crate::util::*;
@@ -409,4 +412,33 @@ fn validate_makes_the_checks_run_makes() {
         "{}",
         text(&output.stderr)
     );
+}
+
+#[test]
+fn later_turns_of_a_simulated_conversation_cost_more() {
+    // Each earlier turn of a thread adds 30 ms to the first step: turn 3 waits at least 65 ms
+    // only if all three runs went to one thread, streamed and blocking alike.
+    let sim = Sim::start(Profile {
+        ttfs_per_turn: Duration::from_millis(30),
+        ..fast_profile()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let text = one_op("run_stream", None, 4, 2)
+        .replace("op = \"run_stream\"", "op = \"run_stream\"\nturns = 3")
+        + "\n[[mix]]\nop = \"run\"\nturns = 3\n";
+    let path = scenario(dir.path(), "t.toml", &text);
+    let out = dir.path().join("out");
+    assert_code(&sim.run(&path, &out, &[]), 0);
+    let summary = summary(&out);
+    for (op, metric, floor) in [("run_stream", "ttfs", 65.0), ("run", "latency", 65.0)] {
+        let turns = &summary["ops"][op]["turns"];
+        if turns.is_null() {
+            continue; // the weighted pick never chose this op
+        }
+        let third = turns["3"]["metrics"][metric]["min"].as_f64().unwrap();
+        assert!(third >= floor, "{op} turn 3 {metric} min {third}: {turns}");
+        let first = turns["1"]["metrics"][metric]["min"].as_f64().unwrap();
+        assert!(first >= 5.0, "{op} turn 1: {turns}");
+    }
+    assert_eq!(sim.state().agent_count(), 0);
 }
