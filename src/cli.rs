@@ -123,6 +123,10 @@ pub struct RunArgs {
     /// on this machine, so the server keeps the rest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+    /// Also write requests.csv: one row per request (its timeline, op, agent, status, error
+    /// class, steps), streamed to disk as the run goes.
+    #[arg(long)]
+    pub log_requests: bool,
     /// No progress line and no chatter; the summary and errors are still printed.
     #[arg(long, short)]
     pub quiet: bool,

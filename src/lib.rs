@@ -123,9 +123,19 @@ pub fn run(args: &RunArgs) -> Exit {
     };
     // A short id naming the run and every agent it creates.
     let run_id = engine::target::random_hex(4);
+    let cannot_write =
+        |err: std::io::Error| invalid(format!("--out: cannot write into {}: {err}", dir.display()));
     let series = match report::series_writers(&dir, &plan, &run_id) {
         Ok(series) => series,
-        Err(err) => return invalid(format!("--out: cannot write into {}: {err}", dir.display())),
+        Err(err) => return cannot_write(err),
+    };
+    let request_log = match args
+        .log_requests
+        .then(|| engine::request_log::RequestLog::create(&dir))
+        .transpose()
+    {
+        Ok(log) => log,
+        Err(err) => return cannot_write(err),
     };
     let control = Arc::new(Control::new(plan.load.iteration_budget()));
     let second_interrupt = CancellationToken::new();
@@ -141,7 +151,10 @@ pub fn run(args: &RunArgs) -> Exit {
                 quiet: args.quiet,
                 threads: args.threads.map(usize::from),
             },
-            series,
+            engine::Outputs {
+                series,
+                request_log,
+            },
         )
         .await
     });

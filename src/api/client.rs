@@ -103,6 +103,8 @@ struct Attempt {
     op: Op,
     timeline: Timeline,
     total_deadline: Instant,
+    /// The response's status, once its headers are in.
+    status: Option<u16>,
 }
 
 impl Attempt {
@@ -112,13 +114,17 @@ impl Attempt {
             op,
             timeline: Timeline::starting(intended.unwrap_or(sent), sent),
             total_deadline: sent + timeouts.total,
+            status: None,
         }
     }
 
     fn fail<T>(mut self, failure: Failure) -> Call<T> {
         self.timeline.end = Instant::now();
         Call {
-            sample: Sample::new(self.op, None, self.timeline, Err(failure)),
+            sample: Sample {
+                status: self.status,
+                ..Sample::new(self.op, None, self.timeline, Err(failure))
+            },
             value: None,
             retry_after: None,
         }
@@ -159,7 +165,10 @@ impl Attempt {
     fn succeed<T>(mut self, value: T) -> Call<T> {
         self.timeline.end = Instant::now();
         Call {
-            sample: Sample::new(self.op, None, self.timeline, Ok(())),
+            sample: Sample {
+                status: self.status,
+                ..Sample::new(self.op, None, self.timeline, Ok(()))
+            },
             value: Some(value),
             retry_after: None,
         }
@@ -295,6 +304,7 @@ impl ApiClient {
             Err(failure) => return attempt.fail(failure),
         };
         attempt.timeline.headers = Some(Instant::now());
+        attempt.status = Some(response.status().as_u16());
         if !response.status().is_success() {
             return attempt.fail_http(self, response, lease, &deadlines).await;
         }
@@ -345,6 +355,7 @@ impl ApiClient {
             Err(failure) => return attempt.fail(failure),
         };
         attempt.timeline.headers = Some(Instant::now());
+        attempt.status = Some(response.status().as_u16());
         if !response.status().is_success() {
             return attempt
                 .fail_http(self, response, lease, &before_first_step)

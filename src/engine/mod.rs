@@ -13,6 +13,7 @@ pub mod pacer;
 mod phase;
 pub mod program;
 pub mod progress;
+pub mod request_log;
 pub mod schedule;
 pub mod target;
 pub mod worker;
@@ -62,14 +63,27 @@ pub struct Options {
     pub threads: Option<usize>,
 }
 
+/// Where the run writes as it goes.
+#[derive(Default)]
+pub struct Outputs {
+    /// Writers of the per-second series.
+    pub series: Vec<Box<dyn SeriesSink>>,
+    /// The writer of `requests.csv`, with `--log-requests`.
+    pub request_log: Option<request_log::RequestLog>,
+}
+
 pub async fn run(
     plan: &Plan,
     run_id: &str,
     control: Arc<Control>,
     second_interrupt: CancellationToken,
     run_options: Options,
-    series_sinks: Vec<Box<dyn SeriesSink>>,
+    outputs: Outputs,
 ) -> Result<RunOutput, Diagnostic> {
+    let Outputs {
+        series: series_sinks,
+        request_log,
+    } = outputs;
     let quiet = run_options.quiet;
     let target = target::resolve(plan).await?;
     let options = ClientOptions {
@@ -166,6 +180,7 @@ pub async fn run(
                 warmup: plan.load.warmup,
                 callbacks: receiver.as_ref().map(|r| r.callbacks.clone()),
                 series: Some(collector.sender()),
+                request_rows: request_log.as_ref().map(request_log::RequestLog::sender),
             };
             let phase = phase::run(plan, shared, threads, quiet, recent).await;
             (
@@ -195,6 +210,7 @@ pub async fn run(
     // Every worker is gone, so the last seconds are in: write them before anything else.
     let mut problems = problems;
     problems.extend(collector.finish());
+    problems.extend(request_log.and_then(request_log::RequestLog::finish));
 
     let sweep = plan.creates_agents();
     if !quiet && (!registry.is_empty() || sweep) {

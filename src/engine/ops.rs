@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -13,6 +14,7 @@ use super::callbacks::{Callbacks, Ticket};
 use super::control::{Control, LiveCounters};
 use super::fixtures::Registry;
 use super::program::{Entry, Program, with_fields};
+use super::request_log;
 use crate::api::{ApiClient, Call, ErrorClass, Failure, Op};
 use crate::metrics::sample::VariantId;
 use crate::metrics::series::SeriesRecorder;
@@ -33,6 +35,11 @@ pub struct Context {
     pub recorder: RefCell<Recorder>,
     /// This worker's open seconds of the per-second series.
     pub series: RefCell<SeriesRecorder>,
+    /// With `--log-requests`: rows of `requests.csv` not yet handed to its writer, and where
+    /// they go.
+    pub request_rows: Option<(RefCell<String>, Sender<String>)>,
+    /// The start of the load phase, the zero of `requests.csv`.
+    pub start: Instant,
     /// Iterations meant to start before this are warmup: run, but left out of the summary.
     pub warmup_end: Instant,
     /// This worker's views of `control.stop` and `control.abort`: waiting on them touches no
@@ -71,6 +78,16 @@ impl Turn {
 }
 
 impl Context {
+    /// Hands the `requests.csv` rows gathered so far to their writer.
+    pub fn flush_request_rows(&self) {
+        if let Some((rows, out)) = &self.request_rows {
+            let rows = std::mem::take(&mut *rows.borrow_mut());
+            if !rows.is_empty() {
+                let _ = out.send(rows);
+            }
+        }
+    }
+
     /// Runs one iteration of mix entry `index` against `variant`. `intended` is when the plan
     /// meant it to start (open model), `None` when it starts now (closed model).
     pub async fn iteration(
@@ -312,6 +329,14 @@ impl Context {
         }
         // The series has the warmup too (marked as such in the outputs).
         self.series.borrow_mut().record(&call.sample);
+        if let Some((rows, out)) = &self.request_rows {
+            let agent = turn.variant.map(|v| self.program.fixture(v).name.as_str());
+            let mut rows = rows.borrow_mut();
+            request_log::push_row(&mut rows, self.start, &call.sample, agent, !turn.measured);
+            if rows.len() >= request_log::FLUSH_BYTES {
+                let _ = out.send(std::mem::take(&mut *rows));
+            }
+        }
         if aborted { Err(Aborted) } else { Ok(call) }
     }
 

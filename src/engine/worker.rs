@@ -39,6 +39,8 @@ pub struct Shared {
     pub callbacks: Option<Arc<super::callbacks::Callbacks>>,
     /// Where finished seconds of the series go.
     pub series: Option<Sender<SeriesEvent>>,
+    /// Where rows of `requests.csv` go, with `--log-requests`.
+    pub request_rows: Option<Sender<String>>,
 }
 
 /// How often a worker hands on its finished seconds.
@@ -139,6 +141,11 @@ fn run_worker(
         created_names: shared.created_names.clone(),
         recorder: RefCell::new(Recorder::new(shared.variants)),
         series: RefCell::new(SeriesRecorder::new(start)),
+        request_rows: shared
+            .request_rows
+            .clone()
+            .map(|out| (RefCell::new(String::new()), out)),
+        start,
         warmup_end: start + shared.warmup,
         stop: shared.control.stop.child_token(),
         abort: shared.control.abort.child_token(),
@@ -149,23 +156,19 @@ fn run_worker(
     let seed = shared.seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     let local = tokio::task::LocalSet::new();
     let work_done = CancellationToken::new();
-    let handoffs = shared.series.clone().map(|out| {
-        local.spawn_local(hand_on_seconds(
-            index,
-            context.clone(),
-            out,
-            work_done.clone(),
-        ))
-    });
+    let handoffs = local.spawn_local(hand_on_seconds(
+        index,
+        context.clone(),
+        shared.series.clone(),
+        work_done.clone(),
+    ));
     let problems = local.block_on(&runtime, async {
         let problems = match work {
             Work::Users(users) => closed::run(context.clone(), users, start, shared.seed).await,
             Work::Arrivals(slots) => open::run(context.clone(), slots, seed).await,
         };
         work_done.cancel();
-        if let Some(handoffs) = handoffs {
-            let _ = handoffs.await;
-        }
+        let _ = handoffs.await;
         problems
     });
     drop(local);
@@ -176,12 +179,12 @@ fn run_worker(
     })
 }
 
-/// Hands the worker's finished seconds to the collector every [`HANDOFF_EVERY`], and the rest
-/// once the work is done.
+/// Hands the worker's finished seconds to the collector, and its `requests.csv` rows to their
+/// writer, every [`HANDOFF_EVERY`], and the rest once the work is done.
 async fn hand_on_seconds(
     index: usize,
     context: Rc<Context>,
-    out: Sender<SeriesEvent>,
+    series: Option<Sender<SeriesEvent>>,
     work_done: CancellationToken,
 ) {
     let mut ticker = tokio::time::interval(HANDOFF_EVERY);
@@ -190,16 +193,17 @@ async fn hand_on_seconds(
             _ = ticker.tick() => false,
             _ = work_done.cancelled() => true,
         };
-        let in_flight = context.live.in_flight_by_op();
-        let handoff =
-            context
-                .series
-                .borrow_mut()
-                .hand_on(index, Instant::now(), finished, &in_flight);
-        if (!handoff.seconds.is_empty() || finished)
-            && out.send(SeriesEvent::Handoff(handoff)).is_err()
-        {
-            return;
+        context.flush_request_rows();
+        if let Some(out) = &series {
+            let in_flight = context.live.in_flight_by_op();
+            let handoff =
+                context
+                    .series
+                    .borrow_mut()
+                    .hand_on(index, Instant::now(), finished, &in_flight);
+            if !handoff.seconds.is_empty() || finished {
+                let _ = out.send(SeriesEvent::Handoff(handoff));
+            }
         }
         if finished {
             return;

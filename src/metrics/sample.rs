@@ -110,6 +110,8 @@ pub struct Sample {
     pub variant: Option<VariantId>,
     pub timeline: Timeline,
     pub outcome: Result<(), Failure>,
+    /// The response's HTTP status, when headers arrived.
+    pub status: Option<u16>,
     /// Steps by role and other events (streams only).
     pub stream: Option<StreamCounts>,
     /// Gaps between consecutive steps (streams only).
@@ -136,6 +138,7 @@ impl Sample {
             variant,
             timeline,
             outcome,
+            status: None,
             stream: None,
             step_gaps: Vec::new(),
             server_time: None,

@@ -149,3 +149,71 @@ fn the_series_adds_up_to_the_summary() {
         summary["ops"]["run_stream"]["ok"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn log_requests_writes_one_row_per_request() {
+    let sim = Sim::start(fast_profile());
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        one_op("run_stream", Some("alpha"), 40, 4) + "[[mix]]\nop = \"get\"\nagent = \"beta\"\n";
+    let path = scenario(dir.path(), "s.toml", &text);
+    let out = dir.path().join("out");
+    assert_code(&sim.run(&path, &out, &["--log-requests"]), 0);
+    let summary = summary(&out);
+    let mut reader = csv::Reader::from_path(out.join("requests.csv")).unwrap();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows: Vec<BTreeMap<String, String>> = reader
+        .records()
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.unwrap().iter().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    let total: u64 = ["get", "run_stream"]
+        .iter()
+        .map(|op| summary["ops"][*op]["requests"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(rows.len() as u64, total);
+    for row in &rows {
+        match row["op"].as_str() {
+            "run_stream" => {
+                assert_eq!(
+                    (row["agent"].as_str(), row["status"].as_str()),
+                    ("alpha", "200"),
+                    "{row:?}"
+                );
+                assert!(row["steps"].parse::<u32>().unwrap() >= 3, "{row:?}");
+                let first_step: f64 = row["first_step_ms"].parse().unwrap();
+                let end: f64 = row["end_ms"].parse().unwrap();
+                assert!(
+                    first_step <= end && first_step >= row["sent_ms"].parse().unwrap(),
+                    "{row:?}"
+                );
+            }
+            "get" => assert_eq!(
+                (
+                    row["agent"].as_str(),
+                    row["status"].as_str(),
+                    row["steps"].as_str()
+                ),
+                ("beta", "200", ""),
+                "{row:?}"
+            ),
+            other => panic!("unexpected op {other}"),
+        }
+        assert_eq!(row["error_class"], "");
+    }
+    assert!(!out.join("requests.csv").with_extension("partial").exists());
+    // Without the flag there is no such file.
+    let plain = dir.path().join("plain");
+    assert_code(&sim.run(&path, &plain, &[]), 0);
+    assert!(!plain.join("requests.csv").exists());
+}
