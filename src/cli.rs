@@ -123,6 +123,10 @@ pub struct RunArgs {
     /// on this machine, so the server keeps the rest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+    /// Serve live counters and histograms for Prometheus at http://ADDR/metrics while the run
+    /// goes, e.g. --metrics-addr 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
     /// Also write requests.csv: one row per request (its timeline, op, agent, status, error
     /// class, steps), streamed to disk as the run goes.
     #[arg(long)]

@@ -125,7 +125,7 @@ pub fn run(args: &RunArgs) -> Exit {
     let run_id = engine::target::random_hex(4);
     let cannot_write =
         |err: std::io::Error| invalid(format!("--out: cannot write into {}: {err}", dir.display()));
-    let series = match report::series_writers(&dir, &plan, &run_id) {
+    let mut series = match report::series_writers(&dir, &plan, &run_id) {
         Ok(series) => series,
         Err(err) => return cannot_write(err),
     };
@@ -141,6 +141,23 @@ pub fn run(args: &RunArgs) -> Exit {
     let second_interrupt = CancellationToken::new();
     let runtime = runtime();
     let output = runtime.block_on(async {
+        if let Some(addr) = args.metrics_addr {
+            let cumulative = report::prometheus::Cumulative::default();
+            series.push(Box::new(cumulative.clone()));
+            match report::prometheus::serve(addr, cumulative, control.clone()).await {
+                Ok(bound) if !args.quiet => {
+                    eprintln!("agentload: Prometheus metrics on http://{bound}/metrics");
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    return Err(scenario::Diagnostic::flag(
+                        "--metrics-addr",
+                        format!("cannot listen on {addr}: {err}"),
+                        "pick a free address and port, e.g. --metrics-addr 127.0.0.1:9464",
+                    ));
+                }
+            }
+        }
         tokio::spawn(watch_signals(control.clone(), second_interrupt.clone()));
         engine::run(
             &plan,

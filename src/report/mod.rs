@@ -6,6 +6,7 @@ mod fixture;
 pub mod hlog;
 pub mod json;
 pub mod markdown;
+pub mod prometheus;
 pub mod terminal;
 pub mod timeseries;
 

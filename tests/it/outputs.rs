@@ -217,3 +217,62 @@ fn log_requests_writes_one_row_per_request() {
     assert_code(&sim.run(&path, &plain, &[]), 0);
     assert!(!plain.join("requests.csv").exists());
 }
+
+#[test]
+fn metrics_addr_serves_prometheus_text_during_the_run() {
+    let sim = Sim::start(fast_profile());
+    let dir = tempfile::tempdir().unwrap();
+    // Long enough to be scraped while it runs.
+    let scenario_text =
+        one_op("run_stream", None, 1, 2).replace("iterations = 1", "duration = \"3s\"");
+    let path = scenario(dir.path(), "s.toml", &scenario_text);
+    let out = dir.path().join("out");
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = run_command(&path, &out, &sim.base_url(), TOKEN)
+        .args(["--metrics-addr", &addr])
+        .spawn()
+        .unwrap();
+    let mut scraped = String::new();
+    // Scrape until the histograms show up or the run ends.
+    while child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Some(body) = http_get(&addr, "/metrics")
+            && body.contains("agentload_latency_seconds_bucket{op=\"run_stream\"")
+        {
+            scraped = body;
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(
+        scraped.contains("# TYPE agentload_requests_total counter"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains("agentload_ttfs_seconds_count{op=\"run_stream\"}"),
+        "{scraped}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    let output = sim.run(&path, &dir.path().join("busy"), &["--metrics-addr", &busy]);
+    assert_code(&output, 2);
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--metrics-addr"), "{stderr}");
+}
+
+/// A plain HTTP/1.0 GET on loopback; the body, or `None` if nothing answers yet.
+fn http_get(addr: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (_, body) = response.split_once("\r\n\r\n")?;
+    Some(body.to_owned())
+}
