@@ -54,6 +54,19 @@ pub enum Command {
         Probabilities are percentages (5%) or fractions (0.05); N@P and D@P without @P mean always.\n\
         Each flag matches a key of [simulator] or [simulator.faults] in a scenario (see scenarios/README.md).")]
     Mock(MockArgs),
+    /// Print a shell completion script for agentload.
+    #[command(after_help = "Examples:\n  \
+        agentload completions bash > ~/.local/share/bash-completion/completions/agentload\n  \
+        agentload completions zsh > \"${fpath[1]}/_agentload\"\n  \
+        agentload completions fish > ~/.config/fish/completions/agentload.fish")]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -59,6 +59,7 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Run(args) => run(&args),
         Command::Validate(args) => validate(&args),
         Command::Mock(args) => mock(&args),
+        Command::Completions(args) => completions(&args),
     }
 }
 
@@ -101,6 +102,16 @@ pub fn validate(args: &ValidateArgs) -> Exit {
         }
         Err(diagnostic) => invalid(diagnostic),
     }
+}
+
+/// `agentload completions SHELL`
+fn completions(args: &cli::CompletionsArgs) -> Exit {
+    use clap::CommandFactory;
+    let mut command = cli::Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "agentload", &mut script);
+    print_stdout(&String::from_utf8_lossy(&script));
+    Exit::Passed
 }
 
 /// `agentload run`

@@ -203,6 +203,7 @@ fn every_subcommand_help_has_an_example() {
         &["run", "--help"],
         &["validate", "--help"],
         &["mock", "--help"],
+        &["completions", "--help"],
     ] {
         let output = agentload().args(command).output().unwrap();
         assert_code(&output, 0);
@@ -224,4 +225,27 @@ fn every_example_scenario_validates() {
         }
     }
     assert!(checked >= 2, "smoke.toml and ramp.toml at least");
+}
+
+#[test]
+fn completions_cover_every_subcommand_and_flag() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = agentload().args(["completions", shell]).output().unwrap();
+        assert_code(&output, 0);
+        let script = text(&output.stdout);
+        for word in [
+            "run",
+            "validate",
+            "mock",
+            "log-requests",
+            "metrics-addr",
+            "timeout",
+        ] {
+            assert!(script.contains(word), "{shell}: no {word}");
+        }
+    }
+    assert_code(
+        &agentload().args(["completions", "tcsh"]).output().unwrap(),
+        2,
+    );
 }
