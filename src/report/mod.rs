@@ -7,6 +7,7 @@ pub mod hlog;
 pub mod json;
 pub mod markdown;
 pub mod prometheus;
+pub mod stored;
 pub mod terminal;
 pub mod timeseries;
 
