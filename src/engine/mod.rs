@@ -29,7 +29,6 @@ pub use control::Control;
 use fixtures::{Registry, SetupError, Teardown};
 use program::Program;
 
-use crate::api::sse::SseDecoder;
 use crate::api::{ApiClient, ClientOptions, redact};
 use crate::metrics::Recorder;
 use crate::metrics::series::{Recent, SeriesSink};
@@ -92,7 +91,7 @@ pub async fn run(
         credentials: target.credentials.clone(),
         timeouts: plan.target.timeouts,
         max_idle_connections: 16,
-        max_event_bytes: SseDecoder::DEFAULT_MAX_EVENT_BYTES,
+        max_event_bytes: plan.target.max_event_bytes,
     };
     let client = ApiClient::new(options.clone())
         .map_err(|err| Diagnostic::flag("client", err, "this is a bug; please report it"))?;

@@ -169,6 +169,10 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
         timeouts,
         retry_after,
         max_retries,
+        max_event_bytes: t
+            .max_event_size
+            .as_ref()
+            .map_or(DEFAULT_MAX_EVENT_BYTES, |size| size.get_ref().0),
     })
 }
 

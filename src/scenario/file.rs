@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::load::{Arrival, RawStage, Saturation};
-use super::units::{CountSpread, DurationSpread, DurationValue, RateValue};
+use super::units::{ByteSizeValue, CountSpread, DurationSpread, DurationValue, RateValue};
 use crate::sim::faults::{Chance, Cut, RateLimit, Stall};
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +49,7 @@ pub struct RawTarget {
     pub timeout: RawTimeouts,
     pub retry_after: Option<Spanned<RetryAfter>>,
     pub max_retries: Option<Spanned<i64>>,
+    pub max_event_size: Option<Spanned<ByteSizeValue>>,
 }
 
 /// What a 429 answer leads to.

@@ -39,6 +39,8 @@ pub struct Overrides {
     pub system_prompt: Option<String>,
     /// Replace `[target.timeout]` values, one kind each; a later one wins.
     pub timeouts: Vec<(TimeoutKind, Duration)>,
+    /// Replaces `target.max_event_size`, in bytes.
+    pub max_event_bytes: Option<usize>,
 }
 
 impl Plan {
@@ -79,6 +81,7 @@ impl Plan {
                 timeouts: Timeouts::default(),
                 retry_after: RetryAfter::default(),
                 max_retries: DEFAULT_MAX_RETRIES,
+                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             },
             fixtures: Vec::new(),
             load: Load {
@@ -129,6 +132,9 @@ impl Plan {
         }
         for (kind, limit) in &overrides.timeouts {
             self.target.timeouts.set(*kind, *limit);
+        }
+        if let Some(bytes) = overrides.max_event_bytes {
+            self.target.max_event_bytes = bytes;
         }
         Ok(())
     }

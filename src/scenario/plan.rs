@@ -89,10 +89,16 @@ pub struct Target {
     pub retry_after: RetryAfter,
     /// Sends again after a 429 at most this many times per request (`retry_after = "honour"`).
     pub max_retries: u32,
+    /// The largest SSE event (plus the line being read) a stream may carry; a larger one fails
+    /// the stream as `sse_protocol`, so a server that never ends an event cannot exhaust memory.
+    pub max_event_bytes: usize,
 }
 
 /// Retries per request after a 429 when `retry_after = "honour"` and no `max_retries`.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
+
+/// The cap on one SSE event when the scenario sets none: 1 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = crate::api::sse::SseDecoder::DEFAULT_MAX_EVENT_BYTES;
 
 /// Limits per phase of a request; each expiry is its own error class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,6 +272,13 @@ impl fmt::Display for Plan {
             human(t.timeouts.idle),
             human(t.timeouts.total)
         )?;
+        if self.mix.iter().any(|entry| entry.op == MixOp::RunStream) {
+            writeln!(
+                f,
+                "events    {} at most (max_event_size); a larger one fails its stream as sse_protocol",
+                super::units::format_byte_size(t.max_event_bytes)
+            )?;
+        }
         if t.retry_after == RetryAfter::Honour {
             writeln!(
                 f,
