@@ -272,6 +272,14 @@ mod tests {
     }
 
     #[test]
+    fn variants_are_compared_in_a_table_per_op() {
+        let text = render(&crate::report::fixture::comparison());
+        insta::assert_snapshot!(text);
+        assert!(text.contains("\n## Variants compared\n"), "{text}");
+        assert!(text.contains("| 3 | 2 | `slow` | 81 | 1.2% ["), "{text}");
+    }
+
+    #[test]
     fn the_markdown_summary_reads_as_it_did() {
         insta::assert_snapshot!(render(&summary()));
     }

@@ -116,14 +116,14 @@ fn comparisons(out: &mut String, summary: &Summary) {
             })
             .collect();
         let line = |cells: &[String]| {
-            let mut text = String::from(" ");
+            let mut text = String::new();
             for (column, (cell, width)) in cells.iter().zip(&widths).enumerate() {
                 let pad = width - cell.chars().count();
                 // The agent's name reads from the left, the figures from the right.
                 if column == 2 {
-                    text.push_str(&format!(" {cell}{}", " ".repeat(pad)));
+                    text.push_str(&format!("  {cell}{}", " ".repeat(pad)));
                 } else {
-                    text.push_str(&format!(" {}{cell}", " ".repeat(pad)));
+                    text.push_str(&format!("  {}{cell}", " ".repeat(pad)));
                 }
             }
             text.trim_end().to_owned()
@@ -320,6 +320,18 @@ mod tests {
             stream.contains("   120.1"),
             "ttfs p50 in the stream row: {stream}"
         );
+    }
+
+    #[test]
+    fn variants_are_compared_side_by_side_with_their_significance() {
+        let text = render(&crate::report::fixture::comparison());
+        insta::assert_snapshot!(text);
+        let chain = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("fast "))
+            .unwrap();
+        assert!(chain.starts_with("  fast ≈ near (p "), "{text}");
+        assert!(chain.contains(" < slow (p <0.001, +"), "{text}");
     }
 
     #[test]

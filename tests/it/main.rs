@@ -11,3 +11,4 @@ mod outputs;
 mod runs;
 mod schema;
 mod util;
+mod variants;
