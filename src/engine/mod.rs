@@ -248,6 +248,9 @@ pub async fn run(
         load: phase::load_summary(plan, &recorder, window_end),
     };
     let mut summary = Summary::build(info, &recorder, &plan.variant_names(), &plan.thresholds);
+    if plan.variants.rank_by.is_some() {
+        summary.rank_variants_by(&recorder, &plan.variant_names(), plan.variants.rank_by);
+    }
     summary.redact(&target.secret);
     let embedded = target.is_embedded();
     if let Some(server) = target.simulator {

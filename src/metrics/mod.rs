@@ -1,6 +1,8 @@
 //! Measurement: what each request's timeline turns into (histograms and counters per worker),
 //! how workers' results merge, and the summary model every report renders.
 
+pub mod ci;
+pub mod ranking;
 pub mod recorder;
 pub mod sample;
 pub mod series;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Metric;
+use super::ci::Intervals;
+use super::ranking::{self, Ranking};
 use super::recorder::{Cell, Recorder};
 use super::sample::StepRole;
 use super::stats::Stats;
@@ -34,6 +36,10 @@ pub struct Summary {
     pub errors: BTreeMap<String, u64>,
     pub thresholds: Vec<ThresholdResult>,
     pub passed: bool,
+    /// Per op sent to two or more variants: the variants ranked, with intervals and which
+    /// differences are significant (see `metrics::ranking`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ranking: BTreeMap<String, Ranking>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,6 +80,9 @@ pub struct OpSummary {
     /// Run ops with `turns` > 1: the same figures for each turn of the conversations, from "1".
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub turns: BTreeMap<String, OpSummary>,
+    /// Under `variants` only: 95% intervals of the error rate and of p50 and p95.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<Intervals>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -116,6 +125,7 @@ impl OpSummary {
             other_events: cell.streams.map(|streams| streams.other_events),
             retries: cell.retries,
             turns: BTreeMap::new(),
+            ci: None,
         }
     }
 }
@@ -160,7 +170,9 @@ impl Summary {
                 .into_iter()
                 .filter_map(|op| {
                     let cell = recorder.cell(op, Some(index as u16))?;
-                    Some((op.name().to_owned(), OpSummary::from_cell(cell)))
+                    let mut summary = OpSummary::from_cell(cell);
+                    summary.ci = Some(Intervals::of_cell(cell));
+                    Some((op.name().to_owned(), summary))
                 })
                 .collect();
             if !per_op.is_empty() {
@@ -180,10 +192,21 @@ impl Summary {
             errors,
             thresholds: Vec::new(),
             passed: true,
+            ranking: ranking::rank_all(recorder, variant_names, None),
         };
         summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
         summary.passed = summary.thresholds.iter().all(|t| t.ok);
         summary
+    }
+
+    /// Ranks the variants again by `rank_by` (where an op has it) instead of the default.
+    pub fn rank_variants_by(
+        &mut self,
+        recorder: &Recorder,
+        variant_names: &[String],
+        rank_by: Option<Metric>,
+    ) {
+        self.ranking = ranking::rank_all(recorder, variant_names, rank_by);
     }
 
     /// Replaces every occurrence of `secret` in the kept error messages, so a server that echoes

@@ -39,7 +39,17 @@ pub fn check(
         None => default_name.to_owned(),
     };
     let target = check_target(&raw, source)?;
-    let fixtures = check_agents(&raw.agents, source)?;
+    let mut fixtures = check_agents(&raw.agents, source)?;
+    let template = AgentTemplate::default();
+    let variants = match &raw.variants {
+        Some(table) => {
+            let (variants, matrix) =
+                super::variants::check_variants(table, &fixtures, &template, source)?;
+            fixtures.extend(matrix);
+            variants
+        }
+        None => Variants::default(),
+    };
     let load = super::load::check_load(&raw.load, source)?;
     let mix = check_mix(&raw, &fixtures, source)?;
     let thresholds = check_thresholds(&raw, &fixtures, &mix, source)?;
@@ -56,8 +66,9 @@ pub fn check(
         mix,
         thresholds,
         simulator,
-        template: AgentTemplate::default(),
+        template,
         callback,
+        variants,
     })
 }
 
@@ -825,7 +836,7 @@ fn toml_to_json(value: &toml::Value) -> Result<Value, String> {
 /// (another name prefix, another team).
 const RUN_OWNED_CREATE_FIELDS: [&str; 3] = ["name", "teamId", "makeConnectionId"];
 
-fn check_create_extra(fields: &Map<String, Value>) -> Result<(), (String, String)> {
+pub(super) fn check_create_extra(fields: &Map<String, Value>) -> Result<(), (String, String)> {
     match RUN_OWNED_CREATE_FIELDS.iter().find(|key| fields.contains_key(**key)) {
         Some(key) => Err((
             format!("the body sets `{key}`, which the run sets itself"),

@@ -26,6 +26,20 @@ pub struct RawScenario {
     pub thresholds: BTreeMap<Spanned<String>, Spanned<String>>,
     pub simulator: Option<RawSimulator>,
     pub callback: Option<Spanned<RawCallback>>,
+    pub variants: Option<Spanned<RawVariants>>,
+}
+
+/// `[variants]`: agents made as a matrix of models and system prompts, and how variants are
+/// ranked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariants {
+    pub models: Option<Spanned<Vec<Spanned<String>>>>,
+    pub system_prompts: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The name pattern, with `{model}`, `{m}` and `{prompt}`.
+    pub name: Option<Spanned<String>>,
+    pub body: Option<Spanned<toml::Table>>,
+    pub rank_by: Option<Spanned<String>>,
 }
 
 /// The receiver for run results posted to `callbackUrl`.

@@ -102,6 +102,7 @@ impl Plan {
             simulator: SimulatorSettings::default(),
             template: AgentTemplate::default(),
             callback: CallbackSettings::default(),
+            variants: Variants::default(),
         };
         plan.apply(overrides)?;
         Ok(plan)
@@ -253,6 +254,7 @@ impl Plan {
                     kind: FixtureKind::Existing { id: id.clone() },
                 })
                 .collect();
+            self.variants.matrix = None;
             // The file's entries named agents that are gone: they rotate over the given ones.
             for entry in &mut self.mix {
                 if entry.agents != AgentChoice::None {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 pub use super::file::{AuthScheme, MixOp, RetryAfter};
 pub use super::load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
+pub use super::variants::{Matrix, Variants};
 use crate::metrics::sample::VariantId;
 use crate::metrics::threshold::Threshold;
 use crate::sim::Profile;
@@ -34,6 +35,8 @@ pub struct Plan {
     pub template: AgentTemplate,
     /// Where run results posted to `callbackUrl` are received.
     pub callback: CallbackSettings,
+    /// The `[variants]` matrix (its agents are among `fixtures`) and what variants rank by.
+    pub variants: Variants,
 }
 
 /// The receiver of run results: where it listens, the URL the server is given, and how long
@@ -314,12 +317,21 @@ impl fmt::Display for Plan {
             "stop      {stop}; in-flight requests get {} grace",
             human(self.load.grace)
         )?;
-        writeln!(
-            f,
-            "agents    {}",
-            if self.fixtures.is_empty() { "none" } else { "" }
-        )?;
-        for fixture in &self.fixtures {
+        let matrix = self.variants.matrix.as_ref();
+        let in_matrix = |name: &str| matrix.is_some_and(|m| m.cell(name).is_some());
+        let listed: Vec<&Fixture> = self
+            .fixtures
+            .iter()
+            .filter(|fixture| !in_matrix(&fixture.name))
+            .collect();
+        if !listed.is_empty() || matrix.is_none() {
+            writeln!(
+                f,
+                "agents    {}",
+                if listed.is_empty() { "none" } else { "" }
+            )?;
+        }
+        for fixture in listed {
             match &fixture.kind {
                 FixtureKind::Create { model, .. } => {
                     writeln!(f, "  {:<16} created in setup, model {model}", fixture.name)?
@@ -330,6 +342,36 @@ impl fmt::Display for Plan {
                     fixture.name
                 )?,
             }
+        }
+        if let Some(matrix) = matrix {
+            writeln!(f, "variants  {matrix}")?;
+            let width = matrix
+                .names
+                .iter()
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+                .max(16);
+            for name in &matrix.names {
+                let (m, p) = matrix.cell(name).expect("the matrix's own names");
+                writeln!(
+                    f,
+                    "  {name:<width$} model {}, prompt {}: {:?}",
+                    matrix.models[m],
+                    p + 1,
+                    ellipsis(&matrix.system_prompts[p], 60)
+                )?;
+            }
+        }
+        if self.fixtures.len() > 1 || self.variants.rank_by.is_some() {
+            let by = self.variants.rank_by.map_or_else(
+                || "ttfs p50 for run_stream, latency p50 otherwise".to_owned(),
+                |metric| format!("{metric} p50"),
+            );
+            writeln!(
+                f,
+                "ranking   variants ranked by {by}, 95% CIs, Mann-Whitney U with Holm's correction"
+            )?;
         }
         let total: u64 = self.mix.iter().map(|m| u64::from(m.weight)).sum();
         writeln!(f, "mix")?;
@@ -361,6 +403,15 @@ impl fmt::Display for Plan {
         }
         Ok(())
     }
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn ellipsis(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{cut}…")
 }
 
 fn human(d: Duration) -> String {

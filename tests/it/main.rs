@@ -12,3 +12,4 @@ mod runs;
 mod schema;
 mod streams;
 mod util;
+mod variants;
