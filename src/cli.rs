@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::metrics::slo::Objective;
 use crate::scenario::units::Rate;
 use crate::scenario::units::{Spread, parse_duration};
 use crate::scenario::{Arrival, Diagnostic, MixOp, Overrides, TimeoutKind};
@@ -132,6 +133,11 @@ pub struct RunArgs {
     /// its own error class, timeout_KIND.
     #[arg(long = "timeout", value_name = "KIND=D", value_parser = timeout_flag)]
     pub timeouts: Vec<(TimeoutKind, Duration)>,
+    /// A service-level objective (repeatable; replaces the file's [slo] as a whole): a request
+    /// is good when it succeeded and meets every objective of its op, e.g. --slo 'ttfs<=2s'
+    /// --slo 'run_stream.latency<=20s'. The summary reports goodput and attainment.
+    #[arg(long = "slo", value_name = "EXPR", value_parser = slo_flag)]
+    pub slos: Vec<Objective>,
     /// Worker threads generating load (default: every core, or half of them when the target is
     /// on this machine, so the server keeps the rest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -273,8 +279,13 @@ impl RunArgs {
             model: self.model.clone(),
             system_prompt: self.system_prompt.clone(),
             timeouts: self.timeouts.clone(),
+            objectives: self.slos.clone(),
         }
     }
+}
+
+fn slo_flag(text: &str) -> Result<Objective, String> {
+    Objective::parse_expr(text)
 }
 
 fn duration_flag(text: &str) -> Result<Duration, String> {

@@ -178,6 +178,7 @@ pub fn run(args: &RunArgs) -> Exit {
             engine::Options {
                 quiet: args.quiet,
                 threads: args.threads.map(usize::from),
+                goodput: false,
             },
             engine::Outputs {
                 series,

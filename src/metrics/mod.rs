@@ -1,9 +1,11 @@
 //! Measurement: what each request's timeline turns into (histograms and counters per worker),
 //! how workers' results merge, and the summary model every report renders.
 
+pub mod goodput;
 pub mod recorder;
 pub mod sample;
 pub mod series;
+pub mod slo;
 pub mod stats;
 pub mod summary;
 pub mod threshold;

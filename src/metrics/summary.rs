@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Metric;
+use super::goodput::{Goodput, GoodputContext, OpSlo};
 use super::recorder::{Cell, Recorder};
 use super::sample::StepRole;
 use super::stats::Stats;
@@ -34,6 +35,10 @@ pub struct Summary {
     pub errors: BTreeMap<String, u64>,
     pub thresholds: Vec<ThresholdResult>,
     pub passed: bool,
+    /// Good requests per second and SLO attainment over every op; present when the run has
+    /// objectives (`[slo]`, `--slo`), a goodput threshold, or is a step of a sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<Goodput>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,6 +79,9 @@ pub struct OpSummary {
     /// Run ops with `turns` > 1: the same figures for each turn of the conversations, from "1".
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub turns: BTreeMap<String, OpSummary>,
+    /// Goodput and SLO attainment of this op; present when the summary has `goodput`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<OpSlo>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -116,7 +124,14 @@ impl OpSummary {
             other_events: cell.streams.map(|streams| streams.other_events),
             retries: cell.retries,
             turns: BTreeMap::new(),
+            slo: None,
         }
+    }
+
+    /// Adds the op's goodput, when the summary reports it.
+    fn with_slo(mut self, goodput: Option<&GoodputContext>, op: Op, cell: &Cell) -> OpSummary {
+        self.slo = goodput.map(|context| context.op(op, cell));
+        self
     }
 }
 
@@ -129,6 +144,8 @@ pub struct RunInfo {
     pub duration_s: f64,
     pub target: String,
     pub load: LoadSummary,
+    /// Report goodput over this window by these objectives; `None`: no goodput in the summary.
+    pub goodput: Option<GoodputContext>,
 }
 
 impl Summary {
@@ -146,7 +163,8 @@ impl Summary {
                 for (class, n) in &total.errors {
                     *errors.entry(class.name()).or_default() += n;
                 }
-                let mut summary = OpSummary::from_cell(&total);
+                let mut summary =
+                    OpSummary::from_cell(&total).with_slo(info.goodput.as_ref(), op, &total);
                 summary.turns = recorder
                     .turns(op)
                     .map(|(turn, cell)| (turn.to_string(), OpSummary::from_cell(cell)))
@@ -160,13 +178,21 @@ impl Summary {
                 .into_iter()
                 .filter_map(|op| {
                     let cell = recorder.cell(op, Some(index as u16))?;
-                    Some((op.name().to_owned(), OpSummary::from_cell(cell)))
+                    let summary =
+                        OpSummary::from_cell(cell).with_slo(info.goodput.as_ref(), op, cell);
+                    Some((op.name().to_owned(), summary))
                 })
                 .collect();
             if !per_op.is_empty() {
                 variants.insert(name.clone(), per_op);
             }
         }
+        let goodput = info.goodput.as_ref().map(|context| {
+            context.total(
+                ops.values()
+                    .filter_map(|op: &OpSummary| Some((op.requests, op.slo.as_ref()?))),
+            )
+        });
         let mut summary = Summary {
             schema: SCHEMA.to_owned(),
             scenario: info.scenario,
@@ -180,6 +206,7 @@ impl Summary {
             errors,
             thresholds: Vec::new(),
             passed: true,
+            goodput,
         };
         summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
         summary.passed = summary.thresholds.iter().all(|t| t.ok);
@@ -235,6 +262,7 @@ impl RunInfo {
                 max_in_flight: None,
                 vus: Some(1),
             },
+            goodput: None,
         }
     }
 }
