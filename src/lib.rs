@@ -13,6 +13,7 @@ pub mod report;
 pub mod rlimit;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -61,16 +62,20 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Validate(args) => validate(&args),
         Command::Mock(args) => mock(&args),
         Command::Completions(args) => completions(&args),
+        Command::Sweep(args) => match args.config() {
+            Ok(config) => sweep::run(&config),
+            Err(diagnostic) => invalid(diagnostic),
+        },
     }
 }
 
-fn invalid(error: impl std::fmt::Display) -> Exit {
+pub(crate) fn invalid(error: impl std::fmt::Display) -> Exit {
     eprintln!("error: {error}");
     Exit::Invalid
 }
 
 /// Writes to stdout, treating a closed pipe (`| head`) as success.
-fn print_stdout(text: &str) {
+pub(crate) fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && err.kind() != std::io::ErrorKind::BrokenPipe
@@ -79,7 +84,7 @@ fn print_stdout(text: &str) {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("agentload-main")
@@ -183,6 +188,7 @@ pub fn run(args: &RunArgs) -> Exit {
             engine::Options {
                 quiet: args.quiet,
                 threads: args.threads.map(usize::from),
+                goodput: false,
             },
             engine::Outputs {
                 series,
@@ -267,7 +273,7 @@ async fn watch_signals(control: Arc<Control>, second: CancellationToken) {
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
@@ -283,7 +289,7 @@ async fn wait_for_signal() {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 

@@ -87,6 +87,50 @@ pub fn render(summary: &Summary) -> String {
     }
     comparisons(&mut out, summary);
 
+    if let Some(total) = &summary.goodput {
+        let _ = writeln!(out, "\n## Goodput\n");
+        let slos = if total.objectives.is_empty() {
+            "no SLO: every success is good".to_owned()
+        } else {
+            total
+                .objectives
+                .iter()
+                .map(|o| format!("`{}`", o.replace('|', "\\|")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "{} good of {} at {} ({} attainment) · {slos}\n",
+            total.good,
+            plural(total.requests, "request"),
+            rate_text(total.rate),
+            percent(total.good, total.requests),
+        );
+        let _ = writeln!(
+            out,
+            "| op | good | goodput | attainment | per objective |\n| --- | ---: | ---: | ---: | --- |"
+        );
+        for (name, op) in ordered_ops(summary) {
+            let Some(slo) = &op.slo else { continue };
+            let objectives: Vec<String> = slo
+                .objectives
+                .iter()
+                .map(|(metric, o)| {
+                    format!("`{metric} {}` {}", o.condition, percent(o.met, op.requests))
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| `{name}` | {} | {} | {} | {} |",
+                slo.good,
+                rate_text(slo.goodput_rate),
+                percent(slo.good, op.requests),
+                objectives.join(", ")
+            );
+        }
+    }
+
     if !summary.thresholds.is_empty() {
         let _ = writeln!(out, "\n## Thresholds\n");
         let _ = writeln!(out, "| | threshold | actual |\n| --- | --- | --- |");

@@ -64,6 +64,7 @@ pub fn render(summary: &Summary) -> String {
     }
     streams(&mut out, summary);
     extras(&mut out, summary);
+    goodput(&mut out, summary);
     if !summary.errors.is_empty() {
         let _ = writeln!(out, "\nerrors");
         for (name, op) in ordered_ops(summary) {
@@ -202,6 +203,48 @@ fn extras(out: &mut String, summary: &Summary) {
     }
 }
 
+/// Good requests per second and how often each objective held, overall and per op.
+fn goodput(out: &mut String, summary: &Summary) {
+    let Some(total) = &summary.goodput else {
+        return;
+    };
+    let slos = if total.objectives.is_empty() {
+        "no SLO: every success is good".to_owned()
+    } else {
+        format!("slo {}", total.objectives.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "
+goodput {:.1}/s · {} of {} requests good ({}) · {slos}",
+        total.rate,
+        total.good,
+        total.requests,
+        percent(total.attainment),
+    );
+    for (name, op) in ordered_ops(summary) {
+        let Some(slo) = &op.slo else { continue };
+        let objectives: Vec<String> = slo
+            .objectives
+            .iter()
+            .map(|(metric, o)| format!("{metric} {} {}", o.condition, percent(o.attainment)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {name:<11} {:.1}/s good {} ({}){}{}",
+            slo.goodput_rate,
+            slo.good,
+            percent(slo.attainment),
+            if objectives.is_empty() { "" } else { " · " },
+            objectives.join(" · ")
+        );
+    }
+}
+
+fn percent(fraction: Option<f64>) -> String {
+    fraction.map_or_else(|| "-".to_owned(), |f| format!("{:.1}%", f * 100.0))
+}
+
 fn table<'a>(out: &mut String, label: &str, rows: impl Iterator<Item = (String, &'a OpSummary)>) {
     let mut rows: Vec<(String, &OpSummary)> = rows.collect();
     // Grouped by agent (for `agent:op` rows), ops in the API's order within each group.
@@ -274,7 +317,7 @@ mod tests {
             .filter(|word| Op::from_name(word).is_some() || word.contains(':'))
             .collect();
         // The op table, the agent:op table (header first), the turns, streams and retries,
-        // then the error rows.
+        // goodput, then the error rows.
         let expected = [
             "list",
             "create",
@@ -287,6 +330,10 @@ mod tests {
             "run_stream",
             "run_stream",
             "run_stream",
+            "run_stream",
+            "list",
+            "create",
+            "get",
             "run_stream",
             "get",
         ];

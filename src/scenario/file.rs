@@ -24,6 +24,9 @@ pub struct RawScenario {
     pub mix: Spanned<Vec<Spanned<RawMix>>>,
     #[serde(default)]
     pub thresholds: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// `[slo]`: `metric = "<= 2s"` for every op, or a `[slo.<op>]` table of them for one op.
+    #[serde(default)]
+    pub slo: BTreeMap<Spanned<String>, Spanned<RawSloEntry>>,
     pub simulator: Option<RawSimulator>,
     pub callback: Option<Spanned<RawCallback>>,
     pub variants: Option<Spanned<RawVariants>>,
@@ -358,5 +361,39 @@ impl MixOp {
             MixOp::Run => &[Op::Run],
             MixOp::RunStream => &[Op::RunStream],
         }
+    }
+}
+
+/// One key of `[slo]`: a condition (`ttfs = "<= 2s"`) or an op's table of them
+/// (`[slo.run_stream]`).
+#[derive(Debug)]
+pub enum RawSloEntry {
+    Condition(String),
+    Op(Vec<(Spanned<String>, Spanned<String>)>),
+}
+
+impl<'de> Deserialize<'de> for RawSloEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> serde::de::Visitor<'de> for EntryVisitor {
+            type Value = RawSloEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a condition such as \"<= 2s\", or a table of them for one op")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawSloEntry, E> {
+                Ok(RawSloEntry::Condition(value.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawSloEntry, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<Spanned<String>, Spanned<String>>()? {
+                    entries.push(entry);
+                }
+                Ok(RawSloEntry::Op(entries))
+            }
+        }
+        deserializer.deserialize_any(EntryVisitor)
     }
 }

@@ -41,6 +41,8 @@ pub struct Overrides {
     pub timeouts: Vec<(TimeoutKind, Duration)>,
     /// Replaces `target.max_event_size`, in bytes.
     pub max_event_bytes: Option<usize>,
+    /// Replace the file's `[slo]` as a whole, when any is given.
+    pub objectives: Vec<crate::metrics::slo::Objective>,
 }
 
 impl Plan {
@@ -99,6 +101,7 @@ impl Plan {
             },
             mix: Vec::new(),
             thresholds: Vec::new(),
+            objectives: Default::default(),
             simulator: SimulatorSettings::default(),
             template: AgentTemplate::default(),
             callback: CallbackSettings::default(),
@@ -319,6 +322,9 @@ impl Plan {
         if let Some(prompt) = &overrides.system_prompt {
             self.template.system_prompt = prompt.clone();
         }
+        if !overrides.objectives.is_empty() {
+            self.objectives = crate::metrics::slo::Objectives::new(overrides.objectives.clone());
+        }
         let needs_agent = self.mix.iter().any(|m| m.op.targets_fixture());
         let made_temporary = needs_agent && self.fixtures.is_empty();
         if made_temporary {
@@ -382,6 +388,16 @@ impl Plan {
                         "threshold `{threshold}` names agent {variant:?}, which this run does not have"
                     ),
                     "--agent-id replaced the file's agents; drop the threshold or the flag",
+                ));
+            }
+        }
+        for objective in self.objectives.list() {
+            if let Some(problem) = crate::metrics::slo::Objectives::unmeasurable(objective, &sent) {
+                return Err(Diagnostic::in_file(
+                    &self.origin,
+                    Some("slo"),
+                    format!("objective `{objective}` can never judge a request: {problem}"),
+                    "bound a metric of an op the mix sends (see \"SLOs\" in scenarios/README.md); with --op, check the ops given",
                 ));
             }
         }

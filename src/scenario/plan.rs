@@ -11,6 +11,7 @@ pub use super::file::{AuthScheme, MixOp, RetryAfter};
 pub use super::load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
 pub use super::variants::{Matrix, Variants};
 use crate::metrics::sample::VariantId;
+use crate::metrics::slo::Objectives;
 use crate::metrics::threshold::Threshold;
 use crate::sim::Profile;
 use crate::sim::faults::RequestFaults;
@@ -30,6 +31,8 @@ pub struct Plan {
     pub load: Load,
     pub mix: Vec<MixEntry>,
     pub thresholds: Vec<Threshold>,
+    /// What makes a request good (`[slo]`, or `--slo`); empty: every success is good.
+    pub objectives: Objectives,
     pub simulator: SimulatorSettings,
     /// Model and system prompt of agents the run creates with no fixture to copy.
     pub template: AgentTemplate,
@@ -394,6 +397,12 @@ impl fmt::Display for Plan {
                 entry.weight,
                 100.0 * f64::from(entry.weight) / total.max(1) as f64
             )?;
+        }
+        if !self.objectives.is_empty() {
+            writeln!(f, "slo")?;
+            for objective in self.objectives.list() {
+                writeln!(f, "  {objective}")?;
+            }
         }
         if !self.thresholds.is_empty() {
             writeln!(f, "thresholds")?;

@@ -11,5 +11,6 @@ mod outputs;
 mod runs;
 mod schema;
 mod streams;
+mod sweep;
 mod util;
 mod variants;
