@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod engine;
+pub mod merge;
 pub mod metrics;
 pub mod report;
 pub mod scenario;
@@ -60,6 +61,7 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Validate(args) => validate(&args),
         Command::Mock(args) => mock(&args),
         Command::Completions(args) => completions(&args),
+        Command::Merge(args) => merge_shards(&args),
     }
 }
 
@@ -114,6 +116,25 @@ fn completions(args: &cli::CompletionsArgs) -> Exit {
     Exit::Passed
 }
 
+/// `agentload merge`
+pub fn merge_shards(args: &cli::MergeArgs) -> Exit {
+    let summary = match merge::merge(&args.dirs, &args.out) {
+        Ok(summary) => summary,
+        Err(err) => return invalid(err),
+    };
+    if !args.quiet {
+        print_stdout(&report::terminal::render(&summary));
+        eprintln!("report: {}", args.out.display());
+    }
+    if summary.passed {
+        Exit::Passed
+    } else {
+        let failed = summary.thresholds.iter().filter(|t| !t.ok).count();
+        eprintln!("failed: {failed} threshold(s) did not hold on the merged result");
+        Exit::Failed
+    }
+}
+
 /// `agentload run`
 pub fn run(args: &RunArgs) -> Exit {
     let overrides = args.overrides();
@@ -128,12 +149,18 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(plan) => plan,
         Err(diagnostic) => return invalid(diagnostic),
     };
+    // A shard runs its part: counts split here, rates and ramps by the engine.
+    let shard = args.shard.unwrap_or_default();
+    let plan = shard.apply(&plan);
     let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
     };
     // A short id naming the run and every agent it creates.
-    let run_id = engine::target::random_hex(4);
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| engine::target::random_hex(4));
     let cannot_write =
         |err: std::io::Error| invalid(format!("--out: cannot write into {}: {err}", dir.display()));
     let mut series = match report::series_writers(&dir, &plan, &run_id) {
@@ -178,6 +205,8 @@ pub fn run(args: &RunArgs) -> Exit {
             engine::Options {
                 quiet: args.quiet,
                 threads: args.threads.map(usize::from),
+                shard,
+                start_at: args.start_at,
             },
             engine::Outputs {
                 series,
@@ -193,7 +222,18 @@ pub fn run(args: &RunArgs) -> Exit {
     // Worker threads and the simulator are done; do not wait for idle connections to close.
     runtime.shutdown_background();
 
-    let written = report::write_all(&dir, &output.summary);
+    let mut written = report::write_all(&dir, &output.summary);
+    if args.shard.is_some() && written.is_ok() {
+        let info = merge::part::PartInfo {
+            shard,
+            run_id: &run_id,
+            scenario_hash: scenario_hash(args),
+            start_at: args.start_at,
+        };
+        if let Err(err) = merge::part::write(&dir, info, &plan, &output) {
+            written = Err(err);
+        }
+    }
     print_stdout(&report::terminal::render(&output.summary));
     match &written {
         Ok(_) => eprintln!("report: {}", dir.display()),
@@ -243,6 +283,17 @@ pub fn run(args: &RunArgs) -> Exit {
         eprintln!("failed: {failed} threshold(s) did not hold");
         Exit::Failed
     }
+}
+
+/// What makes shards' plans the same: the scenario file's bytes and the flags over it.
+fn scenario_hash(args: &RunArgs) -> String {
+    let file = args
+        .scenario
+        .as_ref()
+        .and_then(|path| std::fs::read(path).ok())
+        .unwrap_or_default();
+    let flags = format!("{:?}", args.overrides());
+    merge::part::fingerprint(&[&file, flags.as_bytes()])
 }
 
 /// Ctrl-C or SIGTERM once: stop and clean up. Twice: skip the cleanup.

@@ -10,4 +10,5 @@ mod mock;
 mod outputs;
 mod runs;
 mod schema;
+mod shard;
 mod util;
