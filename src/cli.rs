@@ -69,6 +69,39 @@ pub enum Command {
         and the thresholds evaluated again on the whole: exit 1 if one fails. Folders of different runs\n\
         (--run-id) or scenarios, and a duplicate or missing shard, are refused (exit 2).")]
     Merge(MergeArgs),
+    /// List, and with --yes delete, the agents a killed or crashed run left behind.
+    #[command(after_help = "Examples:\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --run-id 1a2b3c4d\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --run-id 1a2b3c4d --yes\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --prefix agentload- --yes\n\n\
+        Every agent a run creates is named agentload-<run id>-...; the run id is in the run's summary.json\n\
+        and in its warnings. Without --yes nothing is deleted: the agents that would be are listed.\n\
+        Exit codes: 0 done, 1 some could not be deleted, 2 invalid flags or the target refused the listing.")]
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["run_id", "prefix"]))]
+pub struct CleanupArgs {
+    /// Base URL of the API, e.g. https://eu1.make.com/api/v2.
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The team whose agents to look through.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub team_id: u64,
+    /// Environment variable holding the API token.
+    #[arg(long, value_name = "NAME", default_value = crate::scenario::DEFAULT_TOKEN_ENV)]
+    pub token_env: String,
+    /// The run whose agents to delete: those named agentload-ID-.
+    #[arg(long, value_name = "ID", value_parser = run_id_flag)]
+    pub run_id: Option<String>,
+    /// Delete agents whose names start with P, which must start with agentload-
+    /// (agentload- alone: every run's leftovers, also of runs still going).
+    #[arg(long, value_name = "P", value_parser = prefix_flag)]
+    pub prefix: Option<String>,
+    /// Delete them; without it, only list what would be deleted.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +353,10 @@ fn shard_flag(text: &str) -> Result<Shard, String> {
 
 fn run_id_flag(text: &str) -> Result<String, String> {
     shard::check_run_id(text)
+}
+
+fn prefix_flag(text: &str) -> Result<String, String> {
+    crate::cleanup::check_prefix(text)
 }
 
 fn start_at_flag(text: &str) -> Result<SystemTime, String> {

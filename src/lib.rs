@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod cleanup;
 pub mod cli;
 pub mod engine;
 pub mod merge;
@@ -62,6 +63,7 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Mock(args) => mock(&args),
         Command::Completions(args) => completions(&args),
         Command::Merge(args) => merge_shards(&args),
+        Command::Cleanup(args) => clean_up(&args),
     }
 }
 
@@ -131,6 +133,70 @@ pub fn merge_shards(args: &cli::MergeArgs) -> Exit {
     } else {
         let failed = summary.thresholds.iter().filter(|t| !t.ok).count();
         eprintln!("failed: {failed} threshold(s) did not hold on the merged result");
+        Exit::Failed
+    }
+}
+
+/// `agentload cleanup`
+pub fn clean_up(args: &cli::CleanupArgs) -> Exit {
+    let env = &args.token_env;
+    let token = std::env::var(env).unwrap_or_default().trim().to_owned();
+    if token.is_empty() {
+        return invalid(format!(
+            "${env}: the API token is read from the environment variable {env}, which is not set or empty\n  help: export {env}=<your API token>, or name another variable with --token-env"
+        ));
+    }
+    if let Err(err) = url::Url::parse(&args.target) {
+        return invalid(format!(
+            "--target {}: not a URL ({err}); write e.g. https://eu1.make.com/api/v2",
+            args.target
+        ));
+    }
+    let prefix = match (&args.run_id, &args.prefix) {
+        (Some(run_id), _) => engine::fixtures::name_prefix(run_id),
+        (None, Some(prefix)) => prefix.clone(),
+        (None, None) => unreachable!("clap requires --run-id or --prefix"),
+    };
+    let cleanup = cleanup::Cleanup {
+        base_url: args.target.trim_end_matches('/').to_owned(),
+        team_id: args.team_id,
+        token,
+        prefix: prefix.clone(),
+    };
+    let outcome = match runtime().block_on(cleanup.run(args.yes)) {
+        Ok(outcome) => outcome,
+        Err(err) => return invalid(format!("--target {}: {err}", args.target)),
+    };
+    let mut text = String::new();
+    if outcome.found.is_empty() {
+        text += &format!("no agents named {prefix}... in team {}\n", args.team_id);
+    } else {
+        let verb = if args.yes { "deleting" } else { "would delete" };
+        text += &format!(
+            "{verb} {} agent(s) named {prefix}... in team {}:\n",
+            outcome.found.len(),
+            args.team_id
+        );
+        for (id, name) in &outcome.found {
+            text += &format!("  {id}  {name}\n");
+        }
+        if args.yes {
+            text += &format!("deleted {}\n", outcome.deleted);
+        } else {
+            text += "dry run: nothing was deleted; run again with --yes to delete them\n";
+        }
+    }
+    print_stdout(&text);
+    if outcome.left.is_empty() {
+        Exit::Passed
+    } else {
+        eprintln!(
+            "error: {} agent(s) could not be deleted:",
+            outcome.left.len()
+        );
+        for (id, why) in &outcome.left {
+            eprintln!("  {id}: {why}");
+        }
         Exit::Failed
     }
 }

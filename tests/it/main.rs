@@ -1,6 +1,7 @@
 //! Integration tests: the `agentload` binary against HTTP servers on loopback (the simulator
 //! in-process, `agentload mock`, and an independent strict server), never a fixed port.
 
+mod cleanup;
 mod cli;
 mod faults;
 mod foreign;
