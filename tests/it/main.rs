@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod cli;
+mod deploy;
 mod faults;
 mod foreign;
 mod interrupt;
