@@ -3,10 +3,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::shard::{self, Shard};
 use crate::metrics::slo::Objective;
 use crate::scenario::units::Rate;
 use crate::scenario::units::{Spread, parse_byte_size, parse_duration};
@@ -61,6 +62,23 @@ pub enum Command {
         agentload completions zsh > \"${fpath[1]}/_agentload\"\n  \
         agentload completions fish > ~/.config/fish/completions/agentload.fish")]
     Completions(CompletionsArgs),
+    /// Combine the report folders of a sharded run (--shard I/N) into the whole run's report.
+    #[command(after_help = "Examples:\n  \
+        agentload merge reports/shard-0 reports/shard-1 reports/shard-2 reports/shard-3 --out reports/merged\n  \
+        agentload merge results/nightly_0412/shard-* --out results/nightly_0412/merged\n\n\
+        Histograms are merged exactly (HdrHistogram), counters summed, seconds lined up by the wall clock,\n\
+        and the thresholds evaluated again on the whole: exit 1 if one fails. Folders of different runs\n\
+        (--run-id) or scenarios, and a duplicate or missing shard, are refused (exit 2).")]
+    Merge(MergeArgs),
+    /// List, and with --yes delete, the agents a killed or crashed run left behind.
+    #[command(after_help = "Examples:\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --run-id 1a2b3c4d\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --run-id 1a2b3c4d --yes\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --prefix agentload- --yes\n\n\
+        Every agent a run creates is named agentload-<run id>-...; the run id is in the run's summary.json\n\
+        and in its warnings. Without --yes nothing is deleted: the agents that would be are listed.\n\
+        Exit codes: 0 done, 1 some could not be deleted, 2 invalid flags or the target refused the listing.")]
+    Cleanup(CleanupArgs),
     /// Run a scenario as an open model at successive rates, or search for the highest rate
     /// that meets its SLOs (capacity), and report each step and the answer.
     #[command(after_help = "Examples:\n  \
@@ -194,6 +212,43 @@ impl SweepArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["run_id", "prefix"]))]
+pub struct CleanupArgs {
+    /// Base URL of the API, e.g. https://eu1.make.com/api/v2.
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The team whose agents to look through.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub team_id: u64,
+    /// Environment variable holding the API token.
+    #[arg(long, value_name = "NAME", default_value = crate::scenario::DEFAULT_TOKEN_ENV)]
+    pub token_env: String,
+    /// The run whose agents to delete: those named agentload-ID-.
+    #[arg(long, value_name = "ID", value_parser = run_id_flag)]
+    pub run_id: Option<String>,
+    /// Delete agents whose names start with P, which must start with agentload-
+    /// (agentload- alone: every run's leftovers, also of runs still going).
+    #[arg(long, value_name = "P", value_parser = prefix_flag)]
+    pub prefix: Option<String>,
+    /// Delete them; without it, only list what would be deleted.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' report folders (each run with --shard I/N and the same --run-id).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged report.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
@@ -288,6 +343,21 @@ pub struct RunArgs {
     /// No progress line and no chatter; the summary and errors are still printed.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run only part I of N of the plan (I from 0), e.g. --shard 2/4: arrivals I, I+N, ... of
+    /// the schedule (Poisson: rate/N), virtual users I, I+N, ..., and 1/N of iterations and
+    /// in-flight slots. In a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N.
+    /// Combine the shards' folders with `agentload merge`.
+    #[arg(long, value_name = "I/N", value_parser = shard_flag, requires = "run_id", help_heading = "Sharded runs")]
+    pub shard: Option<Shard>,
+    /// The run's id, shared by every shard: names of the agents it creates start with
+    /// agentload-ID- (1 to 32 letters, digits or _). Default: a random one.
+    #[arg(long, value_name = "ID", value_parser = run_id_flag, help_heading = "Sharded runs")]
+    pub run_id: Option<String>,
+    /// Start the plan at this instant (RFC 3339, UTC), after setting up: every shard given the
+    /// same time starts together, e.g. --start-at 2026-05-01T12:00:00Z. Must be in the future
+    /// and at most 24 hours ahead.
+    #[arg(long, value_name = "RFC3339", value_parser = start_at_flag, help_heading = "Sharded runs")]
+    pub start_at: Option<SystemTime>,
 }
 
 #[derive(Debug, Args)]
@@ -436,6 +506,22 @@ fn percent_flag(text: &str) -> Result<f64, String> {
 
 fn slo_flag(text: &str) -> Result<Objective, String> {
     Objective::parse_expr(text)
+}
+
+fn shard_flag(text: &str) -> Result<Shard, String> {
+    Shard::parse(text)
+}
+
+fn run_id_flag(text: &str) -> Result<String, String> {
+    shard::check_run_id(text)
+}
+
+fn prefix_flag(text: &str) -> Result<String, String> {
+    crate::cleanup::check_prefix(text)
+}
+
+fn start_at_flag(text: &str) -> Result<SystemTime, String> {
+    shard::check_start_at(text, SystemTime::now())
 }
 
 fn duration_flag(text: &str) -> Result<Duration, String> {

@@ -117,3 +117,48 @@ impl GoodputContext {
         }
     }
 }
+
+/// Goodput of shards added together (`agentload merge`): counts summed, then rates and
+/// attainment recomputed over the merged window.
+impl OpSlo {
+    /// Adds another shard's counts of the same op.
+    pub fn add(&mut self, other: &OpSlo) {
+        self.good += other.good;
+        for (metric, result) in &other.objectives {
+            self.objectives
+                .entry(metric.clone())
+                .and_modify(|mine| mine.met += result.met)
+                .or_insert_with(|| result.clone());
+        }
+    }
+
+    /// Recomputes the fractions and the rate from the summed counts.
+    pub fn settle(&mut self, requests: u64, window_s: f64) {
+        self.attainment = fraction(self.good, requests);
+        self.goodput_rate = per_second(self.good, window_s);
+        for result in self.objectives.values_mut() {
+            result.attainment = fraction(result.met, requests);
+        }
+    }
+}
+
+impl Goodput {
+    /// The total of merged shards: `ops` are (requests, merged goodput) per op.
+    pub fn merged<'a>(
+        objectives: Vec<String>,
+        window_s: f64,
+        ops: impl Iterator<Item = (u64, &'a OpSlo)>,
+    ) -> Goodput {
+        let (requests, good) = ops.fold((0, 0), |(r, g), (requests, slo)| {
+            (r + requests, g + slo.good)
+        });
+        Goodput {
+            rate: per_second(good, window_s),
+            good,
+            requests,
+            attainment: fraction(good, requests),
+            window_s: (window_s * 1000.0).round() / 1000.0,
+            objectives,
+        }
+    }
+}

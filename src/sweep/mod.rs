@@ -320,6 +320,8 @@ fn run_step(
             quiet: config.quiet,
             threads: config.threads,
             goodput: true,
+            shard: engine::shard::Shard::default(),
+            start_at: None,
         },
         engine::Outputs {
             series,
