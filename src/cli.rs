@@ -89,14 +89,14 @@ pub struct SweepArgs {
     #[arg(long)]
     pub search: bool,
     /// The search's first rate (default 1/s).
-    #[arg(long, value_name = "R", value_parser = rate_flag, requires = "search")]
+    #[arg(long, value_name = "R", value_parser = rate_flag)]
     pub min: Option<Rate>,
     /// The search's highest rate (default 1000/s).
-    #[arg(long, value_name = "R", value_parser = rate_flag, requires = "search")]
+    #[arg(long, value_name = "R", value_parser = rate_flag)]
     pub max: Option<Rate>,
     /// Stop searching when the highest pass and the lowest failure are this close, as a
     /// percentage of the pass (default 10%).
-    #[arg(long, value_name = "PCT", value_parser = percent_flag, requires = "search")]
+    #[arg(long, value_name = "PCT", value_parser = percent_flag)]
     pub precision: Option<f64>,
     /// The measured part of each step.
     #[arg(long, value_name = "D", default_value = "30s", value_parser = duration_flag)]
@@ -142,6 +142,20 @@ impl SweepArgs {
     /// The checked sweep these flags describe.
     pub fn config(&self) -> Result<crate::sweep::SweepConfig, Diagnostic> {
         use crate::sweep::{self, Rates};
+        // clap counts a flag's default as present, so `requires = "search"` cannot say this.
+        for (flag, given) in [
+            ("--min", self.min.is_some()),
+            ("--max", self.max.is_some()),
+            ("--precision", self.precision.is_some()),
+        ] {
+            if given && !self.search {
+                return Err(Diagnostic::flag(
+                    flag,
+                    format!("{flag} shapes a search, and --rates gives the rates"),
+                    "add --search (and drop --rates), or drop the flag",
+                ));
+            }
+        }
         let rates = if self.search {
             let min = self.min.map_or(sweep::DEFAULT_MIN, Rate::as_per_second);
             let max = self.max.map_or(sweep::DEFAULT_MAX, Rate::as_per_second);
