@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::metrics::slo::Objective;
 use crate::scenario::units::Rate;
-use crate::scenario::units::{Spread, parse_duration};
+use crate::scenario::units::{Spread, parse_byte_size, parse_duration};
 use crate::scenario::{Arrival, Diagnostic, MixOp, Overrides, TimeoutKind};
 use crate::sim::faults::{self, Chance, Cut, Endpoints, RateLimit, Stall, StatusFault};
 use crate::sim::{Profile, SimConfig};
@@ -282,6 +282,11 @@ pub struct RunArgs {
     /// --slo 'run_stream.latency<=20s'. The summary reports goodput and attainment.
     #[arg(long = "slo", value_name = "EXPR", value_parser = slo_flag)]
     pub slos: Vec<Objective>,
+    /// The largest SSE event a stream may carry, in B, KiB or MiB (overrides
+    /// target.max_event_size; default 1MiB), e.g. --max-event-size 64KiB. A larger event fails
+    /// its stream as sse_protocol.
+    #[arg(long, value_name = "SIZE", value_parser = parse_byte_size)]
+    pub max_event_size: Option<usize>,
     /// Worker threads generating load (default: every core, or half of them when the target is
     /// on this machine, so the server keeps the rest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -424,6 +429,7 @@ impl RunArgs {
             system_prompt: self.system_prompt.clone(),
             timeouts: self.timeouts.clone(),
             objectives: self.slos.clone(),
+            max_event_bytes: self.max_event_size,
         }
     }
 }

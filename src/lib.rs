@@ -10,6 +10,7 @@ pub mod cli;
 pub mod engine;
 pub mod metrics;
 pub mod report;
+pub mod rlimit;
 pub mod scenario;
 pub mod sim;
 pub mod sweep;
@@ -133,6 +134,10 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(plan) => plan,
         Err(diagnostic) => return invalid(diagnostic),
     };
+    // Before any connection: thousands of streams need more files than the usual soft limit.
+    if let Some(warning) = rlimit::shortfall(rlimit::raise(), rlimit::needed(&plan)) {
+        eprintln!("{warning}");
+    }
     let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
@@ -299,6 +304,8 @@ pub fn mock(args: &MockArgs) -> Exit {
         Err(diagnostic) => return invalid(diagnostic),
     };
     let faults = config.faults_summary();
+    // Each client stream is a file here too; the limit is raised for them, nothing to check.
+    rlimit::raise();
     let runtime = runtime();
     runtime.block_on(async {
         let server = match sim::SimServer::start(config, args.addr).await {

@@ -29,7 +29,6 @@ pub use control::Control;
 use fixtures::{Registry, SetupError, Teardown};
 use program::Program;
 
-use crate::api::sse::SseDecoder;
 use crate::api::{ApiClient, ClientOptions, redact};
 use crate::metrics::Recorder;
 use crate::metrics::goodput::GoodputContext;
@@ -96,7 +95,7 @@ pub async fn run(
         credentials: target.credentials.clone(),
         timeouts: plan.target.timeouts,
         max_idle_connections: 16,
-        max_event_bytes: SseDecoder::DEFAULT_MAX_EVENT_BYTES,
+        max_event_bytes: plan.target.max_event_bytes,
     };
     let client = ApiClient::new(options.clone())
         .map_err(|err| Diagnostic::flag("client", err, "this is a bug; please report it"))?;
@@ -258,6 +257,9 @@ pub async fn run(
         }),
     };
     let mut summary = Summary::build(info, &recorder, &plan.variant_names(), &plan.thresholds);
+    if plan.variants.rank_by.is_some() {
+        summary.rank_variants_by(&recorder, &plan.variant_names(), plan.variants.rank_by);
+    }
     summary.redact(&target.secret);
     let embedded = target.is_embedded();
     if let Some(server) = target.simulator {

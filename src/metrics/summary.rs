@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Metric;
+use super::ci::Intervals;
 use super::goodput::{Goodput, GoodputContext, OpSlo};
+use super::ranking::{self, Ranking};
 use super::recorder::{Cell, Recorder};
 use super::sample::StepRole;
 use super::stats::Stats;
@@ -39,6 +41,10 @@ pub struct Summary {
     /// objectives (`[slo]`, `--slo`), a goodput threshold, or is a step of a sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goodput: Option<Goodput>,
+    /// Per op sent to two or more variants: the variants ranked, with intervals and which
+    /// differences are significant (see `metrics::ranking`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ranking: BTreeMap<String, Ranking>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +88,9 @@ pub struct OpSummary {
     /// Goodput and SLO attainment of this op; present when the summary has `goodput`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<OpSlo>,
+    /// Under `variants` only: 95% intervals of the error rate and of p50 and p95.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<Intervals>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -125,6 +134,7 @@ impl OpSummary {
             retries: cell.retries,
             turns: BTreeMap::new(),
             slo: None,
+            ci: None,
         }
     }
 
@@ -178,8 +188,9 @@ impl Summary {
                 .into_iter()
                 .filter_map(|op| {
                     let cell = recorder.cell(op, Some(index as u16))?;
-                    let summary =
+                    let mut summary =
                         OpSummary::from_cell(cell).with_slo(info.goodput.as_ref(), op, cell);
+                    summary.ci = Some(Intervals::of_cell(cell));
                     Some((op.name().to_owned(), summary))
                 })
                 .collect();
@@ -207,10 +218,21 @@ impl Summary {
             thresholds: Vec::new(),
             passed: true,
             goodput,
+            ranking: ranking::rank_all(recorder, variant_names, None),
         };
         summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
         summary.passed = summary.thresholds.iter().all(|t| t.ok);
         summary
+    }
+
+    /// Ranks the variants again by `rank_by` (where an op has it) instead of the default.
+    pub fn rank_variants_by(
+        &mut self,
+        recorder: &Recorder,
+        variant_names: &[String],
+        rank_by: Option<Metric>,
+    ) {
+        self.ranking = ranking::rank_all(recorder, variant_names, rank_by);
     }
 
     /// Replaces every occurrence of `secret` in the kept error messages, so a server that echoes

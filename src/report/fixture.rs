@@ -69,3 +69,40 @@ pub fn summary() -> Summary {
         &thresholds,
     )
 }
+
+/// Three variants of one streamed op, for the comparison's rendering: `fast` and `near` a
+/// couple of milliseconds apart (noise), `slow` 100 ms behind with one failed request.
+pub fn comparison() -> Summary {
+    let mut recorder = Recorder::new(3);
+    let now = Instant::now();
+    for (variant, base) in [(0u16, 100u64), (1, 102), (2, 200)] {
+        for i in 0..80 {
+            let ttfs = base + (i * 37) % 40;
+            let mut timeline = Timeline::starting(now, now);
+            timeline.first_step = Some(now + Duration::from_millis(ttfs));
+            timeline.end = now + Duration::from_millis(ttfs + 150 + i % 7);
+            let mut sample = Sample::new(Op::RunStream, Some(variant), timeline, Ok(()));
+            let mut counts = StreamCounts::default();
+            for role in [StepRole::System, StepRole::User, StepRole::Assistant] {
+                counts.count_step(role);
+            }
+            sample.stream = Some(counts);
+            recorder.record(&sample);
+        }
+    }
+    recorder.record(&Sample::new(
+        Op::RunStream,
+        Some(2),
+        Timeline::starting(now, now),
+        Err(Failure::new(
+            ErrorClass::StreamCut,
+            "the stream ended early",
+        )),
+    ));
+    Summary::build(
+        RunInfo::for_tests(),
+        &recorder,
+        &["fast".to_owned(), "near".to_owned(), "slow".to_owned()],
+        &[],
+    )
+}

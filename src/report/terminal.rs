@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{ordered_ops, trim_number};
+use super::{comparison, ordered_ops, trim_number};
 use crate::api::Op;
 use crate::metrics::Summary;
 use crate::metrics::summary::OpSummary;
@@ -44,6 +44,7 @@ pub fn render(summary: &Summary) -> String {
         });
         table(&mut out, "agent:op", rows);
     }
+    comparisons(&mut out, summary);
     let turn_rows: Vec<(String, &OpSummary)> = ordered_ops(summary)
         .flat_map(|(name, op)| {
             let mut turns: Vec<(u32, &OpSummary)> = op
@@ -97,6 +98,43 @@ pub fn render(summary: &Summary) -> String {
         }
     }
     out
+}
+
+/// The variants of each op side by side, ranked, with intervals and where differences are
+/// significant.
+fn comparisons(out: &mut String, summary: &Summary) {
+    for table in comparison::tables(summary) {
+        let _ = writeln!(out, "\n{}", table.title.replace('`', ""));
+        let widths: Vec<usize> = (0..table.header.len())
+            .map(|column| {
+                table
+                    .rows
+                    .iter()
+                    .map(|row| row[column].chars().count())
+                    .chain([table.header[column].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String]| {
+            let mut text = String::new();
+            for (column, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+                let pad = width - cell.chars().count();
+                // The agent's name reads from the left, the figures from the right.
+                if column == 2 {
+                    text.push_str(&format!("  {cell}{}", " ".repeat(pad)));
+                } else {
+                    text.push_str(&format!("  {}{cell}", " ".repeat(pad)));
+                }
+            }
+            text.trim_end().to_owned()
+        };
+        let _ = writeln!(out, "{}", line(&table.header));
+        for row in &table.rows {
+            let _ = writeln!(out, "{}", line(row));
+        }
+        let _ = writeln!(out, "  {}", table.chain);
+    }
 }
 
 /// What streams carried: steps, their gaps, the first assistant step, steps by role and
@@ -329,6 +367,18 @@ mod tests {
             stream.contains("   120.1"),
             "ttfs p50 in the stream row: {stream}"
         );
+    }
+
+    #[test]
+    fn variants_are_compared_side_by_side_with_their_significance() {
+        let text = render(&crate::report::fixture::comparison());
+        insta::assert_snapshot!(text);
+        let chain = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("fast "))
+            .unwrap();
+        assert!(chain.starts_with("  fast ≈ near (p "), "{text}");
+        assert!(chain.contains(" < slow (p <0.001, +"), "{text}");
     }
 
     #[test]

@@ -40,7 +40,17 @@ pub fn check(
         None => default_name.to_owned(),
     };
     let target = check_target(&raw, source)?;
-    let fixtures = check_agents(&raw.agents, source)?;
+    let mut fixtures = check_agents(&raw.agents, source)?;
+    let template = AgentTemplate::default();
+    let variants = match &raw.variants {
+        Some(table) => {
+            let (variants, matrix) =
+                super::variants::check_variants(table, &fixtures, &template, source)?;
+            fixtures.extend(matrix);
+            variants
+        }
+        None => Variants::default(),
+    };
     let load = super::load::check_load(&raw.load, source)?;
     let mix = check_mix(&raw, &fixtures, source)?;
     let thresholds = check_thresholds(&raw, &fixtures, &mix, source)?;
@@ -59,8 +69,9 @@ pub fn check(
         thresholds,
         objectives,
         simulator,
-        template: AgentTemplate::default(),
+        template,
         callback,
+        variants,
     })
 }
 
@@ -172,6 +183,10 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
         timeouts,
         retry_after,
         max_retries,
+        max_event_bytes: t
+            .max_event_size
+            .as_ref()
+            .map_or(DEFAULT_MAX_EVENT_BYTES, |size| size.get_ref().0),
     })
 }
 
@@ -872,7 +887,7 @@ fn toml_to_json(value: &toml::Value) -> Result<Value, String> {
 /// (another name prefix, another team).
 const RUN_OWNED_CREATE_FIELDS: [&str; 3] = ["name", "teamId", "makeConnectionId"];
 
-fn check_create_extra(fields: &Map<String, Value>) -> Result<(), (String, String)> {
+pub(super) fn check_create_extra(fields: &Map<String, Value>) -> Result<(), (String, String)> {
     match RUN_OWNED_CREATE_FIELDS.iter().find(|key| fields.contains_key(**key)) {
         Some(key) => Err((
             format!("the body sets `{key}`, which the run sets itself"),

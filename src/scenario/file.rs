@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::load::{Arrival, RawStage, Saturation};
-use super::units::{CountSpread, DurationSpread, DurationValue, RateValue};
+use super::units::{ByteSizeValue, CountSpread, DurationSpread, DurationValue, RateValue};
 use crate::sim::faults::{Chance, Cut, RateLimit, Stall};
 
 #[derive(Debug, Deserialize)]
@@ -29,6 +29,20 @@ pub struct RawScenario {
     pub slo: BTreeMap<Spanned<String>, Spanned<RawSloEntry>>,
     pub simulator: Option<RawSimulator>,
     pub callback: Option<Spanned<RawCallback>>,
+    pub variants: Option<Spanned<RawVariants>>,
+}
+
+/// `[variants]`: agents made as a matrix of models and system prompts, and how variants are
+/// ranked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariants {
+    pub models: Option<Spanned<Vec<Spanned<String>>>>,
+    pub system_prompts: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The name pattern, with `{model}`, `{m}` and `{prompt}`.
+    pub name: Option<Spanned<String>>,
+    pub body: Option<Spanned<toml::Table>>,
+    pub rank_by: Option<Spanned<String>>,
 }
 
 /// The receiver for run results posted to `callbackUrl`.
@@ -52,6 +66,7 @@ pub struct RawTarget {
     pub timeout: RawTimeouts,
     pub retry_after: Option<Spanned<RetryAfter>>,
     pub max_retries: Option<Spanned<i64>>,
+    pub max_event_size: Option<Spanned<ByteSizeValue>>,
 }
 
 /// What a 429 answer leads to.

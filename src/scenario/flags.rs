@@ -41,6 +41,8 @@ pub struct Overrides {
     pub timeouts: Vec<(TimeoutKind, Duration)>,
     /// Replace the file's `[slo]` as a whole, when any is given.
     pub objectives: Vec<crate::metrics::slo::Objective>,
+    /// Replaces `target.max_event_size`, in bytes.
+    pub max_event_bytes: Option<usize>,
 }
 
 impl Plan {
@@ -81,6 +83,7 @@ impl Plan {
                 timeouts: Timeouts::default(),
                 retry_after: RetryAfter::default(),
                 max_retries: DEFAULT_MAX_RETRIES,
+                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             },
             fixtures: Vec::new(),
             load: Load {
@@ -102,6 +105,7 @@ impl Plan {
             simulator: SimulatorSettings::default(),
             template: AgentTemplate::default(),
             callback: CallbackSettings::default(),
+            variants: Variants::default(),
         };
         plan.apply(overrides)?;
         Ok(plan)
@@ -132,6 +136,9 @@ impl Plan {
         }
         for (kind, limit) in &overrides.timeouts {
             self.target.timeouts.set(*kind, *limit);
+        }
+        if let Some(bytes) = overrides.max_event_bytes {
+            self.target.max_event_bytes = bytes;
         }
         Ok(())
     }
@@ -250,6 +257,7 @@ impl Plan {
                     kind: FixtureKind::Existing { id: id.clone() },
                 })
                 .collect();
+            self.variants.matrix = None;
             // The file's entries named agents that are gone: they rotate over the given ones.
             for entry in &mut self.mix {
                 if entry.agents != AgentChoice::None {

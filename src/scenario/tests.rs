@@ -671,3 +671,52 @@ fn bad_objectives_point_at_their_keys() {
     assert_eq!(err.key.as_deref(), Some("slo"));
     assert!(err.message.contains("no op of the mix has `ttfs`"), "{err}");
 }
+
+#[test]
+fn the_event_size_cap_takes_binary_units_and_a_flag() {
+    let plan = parse_text(MINIMAL).unwrap();
+    assert_eq!(plan.target.max_event_bytes, 1 << 20);
+    assert!(
+        plan.to_string().contains("events    1MiB at most"),
+        "{plan}"
+    );
+
+    let with_cap = MINIMAL.replace("[load]", "[target]\nmax_event_size = \"64KiB\"\n\n[load]");
+    let mut plan = parse_text(&with_cap).unwrap();
+    assert_eq!(plan.target.max_event_bytes, 64 << 10);
+    assert!(
+        plan.to_string().contains("events    64KiB at most"),
+        "{plan}"
+    );
+    plan.apply(&Overrides {
+        max_event_bytes: Some(300),
+        ..Overrides::default()
+    })
+    .unwrap();
+    assert_eq!(plan.target.max_event_bytes, 300);
+    assert!(
+        plan.to_string().contains("events    300B at most"),
+        "{plan}"
+    );
+
+    for (value, says) in [
+        ("\"0B\"", "zero"),
+        ("\"1GiB\"", "256MiB"),
+        ("\"1MB\"", "ambiguous"),
+        ("\"lots\"", "no number"),
+        ("-5", "negative"),
+        ("true", "a size such as"),
+    ] {
+        let e = error(&MINIMAL.replace(
+            "[load]",
+            &format!("[target]\nmax_event_size = {value}\n\n[load]"),
+        ));
+        assert_eq!(
+            e.key.as_deref(),
+            Some("target.max_event_size"),
+            "{value}: {e}"
+        );
+        assert_eq!(e.position.map(|(line, _)| line), Some(8), "{value}: {e}");
+        assert!(e.message.contains(says), "{value}: {e}");
+    }
+}
