@@ -66,7 +66,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         agentload sweep scenarios/capacity.toml --rates 2/s,5/s,10/s,20/s --step-duration 20s\n  \
         agentload sweep scenarios/capacity.toml --search --min 2/s --max 200/s --precision 10%\n  \
-        agentload sweep scenarios/mixed.toml --search --slo 'ttfs<=2s' --slo 'latency<=20s' --goodput-target 99%\n\n\
+        agentload sweep scenarios/smoke.toml --search --slo 'ttfs<=2s' --goodput-target 99%\n\n\
         Each step runs the scenario as an open model at one rate for --warmup plus --step-duration,\n\
         and writes its own report under DIR/steps/<rate>/; DIR/sweep.json and sweep.md hold the table.\n\
         A step passes when SLO attainment (good / requests) >= --goodput-target, the achieved rate is\n\

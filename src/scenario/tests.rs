@@ -720,3 +720,16 @@ fn the_event_size_cap_takes_binary_units_and_a_flag() {
         assert!(e.message.contains(says), "{value}: {e}");
     }
 }
+
+#[test]
+fn goodput_thresholds_name_an_op_the_mix_sends() {
+    let ok = format!(
+        "{MINIMAL}\n[thresholds]\n\"goodput.rate\" = \">= 1/s\"\n\"run_stream.goodput.rate\" = \">= 60/min\"\n"
+    );
+    let plan = parse_text(&ok).unwrap();
+    assert_eq!(plan.thresholds[1].limit, 1.0);
+    let err = error(&format!(
+        "{MINIMAL}\n[thresholds]\n\"run.goodput.rate\" = \">= 1/s\"\n"
+    ));
+    assert!(err.message.contains("never sends `run`"), "{err}");
+}
