@@ -84,7 +84,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         agentload sweep scenarios/capacity.toml --rates 2/s,5/s,10/s,20/s --step-duration 20s\n  \
         agentload sweep scenarios/capacity.toml --search --min 2/s --max 200/s --precision 10%\n  \
-        agentload sweep scenarios/mixed.toml --search --slo 'ttfs<=2s' --slo 'latency<=20s' --goodput-target 99%\n\n\
+        agentload sweep scenarios/smoke.toml --search --slo 'ttfs<=2s' --goodput-target 99%\n\n\
         Each step runs the scenario as an open model at one rate for --warmup plus --step-duration,\n\
         and writes its own report under DIR/steps/<rate>/; DIR/sweep.json and sweep.md hold the table.\n\
         A step passes when SLO attainment (good / requests) >= --goodput-target, the achieved rate is\n\
@@ -107,14 +107,14 @@ pub struct SweepArgs {
     #[arg(long)]
     pub search: bool,
     /// The search's first rate (default 1/s).
-    #[arg(long, value_name = "R", value_parser = rate_flag, requires = "search")]
+    #[arg(long, value_name = "R", value_parser = rate_flag)]
     pub min: Option<Rate>,
     /// The search's highest rate (default 1000/s).
-    #[arg(long, value_name = "R", value_parser = rate_flag, requires = "search")]
+    #[arg(long, value_name = "R", value_parser = rate_flag)]
     pub max: Option<Rate>,
     /// Stop searching when the highest pass and the lowest failure are this close, as a
     /// percentage of the pass (default 10%).
-    #[arg(long, value_name = "PCT", value_parser = percent_flag, requires = "search")]
+    #[arg(long, value_name = "PCT", value_parser = percent_flag)]
     pub precision: Option<f64>,
     /// The measured part of each step.
     #[arg(long, value_name = "D", default_value = "30s", value_parser = duration_flag)]
@@ -160,6 +160,20 @@ impl SweepArgs {
     /// The checked sweep these flags describe.
     pub fn config(&self) -> Result<crate::sweep::SweepConfig, Diagnostic> {
         use crate::sweep::{self, Rates};
+        // clap counts a flag's default as present, so `requires = "search"` cannot say this.
+        for (flag, given) in [
+            ("--min", self.min.is_some()),
+            ("--max", self.max.is_some()),
+            ("--precision", self.precision.is_some()),
+        ] {
+            if given && !self.search {
+                return Err(Diagnostic::flag(
+                    flag,
+                    format!("{flag} shapes a search, and --rates gives the rates"),
+                    "add --search (and drop --rates), or drop the flag",
+                ));
+            }
+        }
         let rates = if self.search {
             let min = self.min.map_or(sweep::DEFAULT_MIN, Rate::as_per_second);
             let max = self.max.map_or(sweep::DEFAULT_MAX, Rate::as_per_second);

@@ -647,6 +647,7 @@ fn check_thresholds(
 pub(super) fn unmeasurable(threshold: &Threshold, sent: &[Op]) -> Option<String> {
     let op = match &threshold.quantity {
         Quantity::ErrorRate(Some(op)) | Quantity::Requests(op) => *op,
+        Quantity::GoodputRate(Some(op)) => *op,
         Quantity::ErrorCount { op: Some(op), .. } => *op,
         Quantity::Stat { op, metric, .. } => {
             let has = match metric {

@@ -720,3 +720,16 @@ fn bad_objectives_point_at_their_keys() {
     assert_eq!(err.key.as_deref(), Some("slo"));
     assert!(err.message.contains("no op of the mix has `ttfs`"), "{err}");
 }
+
+#[test]
+fn goodput_thresholds_name_an_op_the_mix_sends() {
+    let ok = format!(
+        "{MINIMAL}\n[thresholds]\n\"goodput.rate\" = \">= 1/s\"\n\"run_stream.goodput.rate\" = \">= 60/min\"\n"
+    );
+    let plan = parse_text(&ok).unwrap();
+    assert_eq!(plan.thresholds[1].limit, 1.0);
+    let err = error(&format!(
+        "{MINIMAL}\n[thresholds]\n\"run.goodput.rate\" = \">= 1/s\"\n"
+    ));
+    assert!(err.message.contains("never sends `run`"), "{err}");
+}
