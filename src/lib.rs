@@ -148,6 +148,9 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(log) => log,
         Err(err) => return cannot_write(err),
     };
+    // Keeps what report.html draws; filled as each second completes.
+    let history = report::history::HistorySink::new(plan.load.warmup);
+    series.push(Box::new(history.clone()));
     let control = Arc::new(Control::new(plan.load.iteration_budget()));
     let second_interrupt = CancellationToken::new();
     let runtime = runtime();
@@ -193,7 +196,15 @@ pub fn run(args: &RunArgs) -> Exit {
     // Worker threads and the simulator are done; do not wait for idle connections to close.
     runtime.shutdown_background();
 
-    let written = report::write_all(&dir, &output.summary);
+    let written = report::write_all(&dir, &output.summary).and_then(|mut written| {
+        let history = history.history();
+        let data = report::history::RunData {
+            summary: &output.summary,
+            history: &history,
+        };
+        written.push(report::html::write(&dir, &data)?);
+        Ok(written)
+    });
     print_stdout(&report::terminal::render(&output.summary));
     match &written {
         Ok(_) => eprintln!("report: {}", dir.display()),

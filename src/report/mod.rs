@@ -1,9 +1,12 @@
 //! Outputs of a run: the report folder (created before the run so a bad path fails at once) and
 //! one module per format, each rendering the same [`Summary`].
 
+pub mod charts;
 #[cfg(test)]
 mod fixture;
+pub mod history;
 pub mod hlog;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod prometheus;
