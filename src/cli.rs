@@ -60,6 +60,24 @@ pub enum Command {
         agentload completions zsh > \"${fpath[1]}/_agentload\"\n  \
         agentload completions fish > ~/.config/fish/completions/agentload.fish")]
     Completions(CompletionsArgs),
+    /// Render a report folder again (summary.json, summary.md, report.html, timeseries.csv,
+    /// histograms.hlog) from its stored data alone.
+    #[command(after_help = "Examples:\n  \
+        agentload report reports/20261129T083858Z-smoke                    # report.html and summary.md again, in place\n  \
+        agentload report reports/20261129T083858Z-smoke --out /tmp/copy    # every file, into another folder\n\n\
+        Reads summary.json, timeseries.csv and histograms.hlog; a missing or corrupt one exits 2 naming\n\
+        the file and line. In place, those three are left untouched.")]
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A report folder written by `agentload run`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where to write the rendered files (created if missing); default: DIR itself.
+    #[arg(long, value_name = "DIR2")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

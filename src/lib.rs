@@ -60,6 +60,7 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Validate(args) => validate(&args),
         Command::Mock(args) => mock(&args),
         Command::Completions(args) => completions(&args),
+        Command::Report(args) => rerender(&args),
     }
 }
 
@@ -112,6 +113,26 @@ fn completions(args: &cli::CompletionsArgs) -> Exit {
     clap_complete::generate(args.shell, &mut command, "agentload", &mut script);
     print_stdout(&String::from_utf8_lossy(&script));
     Exit::Passed
+}
+
+/// `agentload report`
+pub fn rerender(args: &cli::ReportArgs) -> Exit {
+    let run = match report::stored::StoredRun::load(&args.dir) {
+        Ok(run) => run,
+        Err(err) => return invalid(err),
+    };
+    let out = args.out.as_deref().unwrap_or(&args.dir);
+    match report::rerender::rerender(&run, out) {
+        Ok(written) => {
+            let names: Vec<String> = written
+                .iter()
+                .filter_map(|path| Some(path.file_name()?.to_string_lossy().into_owned()))
+                .collect();
+            eprintln!("report: {} ({})", out.display(), names.join(", "));
+            Exit::Passed
+        }
+        Err(err) => invalid(format!("--out: cannot write into {}: {err}", out.display())),
+    }
 }
 
 /// `agentload run`

@@ -8,6 +8,7 @@ mod interrupt;
 mod load;
 mod mock;
 mod outputs;
+mod rerender;
 mod runs;
 mod schema;
 mod util;
