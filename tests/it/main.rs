@@ -4,6 +4,7 @@
 mod cli;
 mod faults;
 mod foreign;
+mod hlog_independent;
 mod interrupt;
 mod load;
 mod mock;
