@@ -62,6 +62,14 @@ pub enum Command {
         agentload completions zsh > \"${fpath[1]}/_agentload\"\n  \
         agentload completions fish > ~/.config/fish/completions/agentload.fish")]
     Completions(CompletionsArgs),
+    /// Render a report folder again (summary.json, summary.md, report.html, timeseries.csv,
+    /// histograms.hlog) from its stored data alone.
+    #[command(after_help = "Examples:\n  \
+        agentload report reports/20261129T083858Z-smoke                    # report.html and summary.md again, in place\n  \
+        agentload report reports/20261129T083858Z-smoke --out /tmp/copy    # every file, into another folder\n\n\
+        Reads summary.json, timeseries.csv and histograms.hlog; a missing or corrupt one exits 2 naming\n\
+        the file and line. In place, those three are left untouched.")]
+    Report(ReportArgs),
     /// Combine the report folders of a sharded run (--shard I/N) into the whole run's report.
     #[command(after_help = "Examples:\n  \
         agentload merge reports/shard-0 reports/shard-1 reports/shard-2 reports/shard-3 --out reports/merged\n  \
@@ -260,6 +268,16 @@ pub struct MergeArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A report folder written by `agentload run`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Where to write the rendered files (created if missing); default: DIR itself.
+    #[arg(long, value_name = "DIR2")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

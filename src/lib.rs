@@ -70,6 +70,7 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         },
         Command::Merge(args) => merge_shards(&args),
         Command::Cleanup(args) => clean_up(&args),
+        Command::Report(args) => rerender(&args),
     }
 }
 
@@ -207,6 +208,26 @@ pub fn clean_up(args: &cli::CleanupArgs) -> Exit {
     }
 }
 
+/// `agentload report`
+pub fn rerender(args: &cli::ReportArgs) -> Exit {
+    let run = match report::stored::StoredRun::load(&args.dir) {
+        Ok(run) => run,
+        Err(err) => return invalid(err),
+    };
+    let out = args.out.as_deref().unwrap_or(&args.dir);
+    match report::rerender::rerender(&run, out) {
+        Ok(written) => {
+            let names: Vec<String> = written
+                .iter()
+                .filter_map(|path| Some(path.file_name()?.to_string_lossy().into_owned()))
+                .collect();
+            eprintln!("report: {} ({})", out.display(), names.join(", "));
+            Exit::Passed
+        }
+        Err(err) => invalid(format!("--out: cannot write into {}: {err}", out.display())),
+    }
+}
+
 /// `agentload run`
 pub fn run(args: &RunArgs) -> Exit {
     let overrides = args.overrides();
@@ -251,6 +272,9 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(log) => log,
         Err(err) => return cannot_write(err),
     };
+    // Keeps what report.html draws; filled as each second completes.
+    let history = report::history::HistorySink::new(plan.load.warmup);
+    series.push(Box::new(history.clone()));
     let control = Arc::new(Control::new(plan.load.iteration_budget()));
     let second_interrupt = CancellationToken::new();
     let runtime = runtime();
@@ -299,7 +323,15 @@ pub fn run(args: &RunArgs) -> Exit {
     // Worker threads and the simulator are done; do not wait for idle connections to close.
     runtime.shutdown_background();
 
-    let mut written = report::write_all(&dir, &output.summary);
+    let mut written = report::write_all(&dir, &output.summary).and_then(|mut written| {
+        let history = history.history();
+        let data = report::history::RunData {
+            summary: &output.summary,
+            history: &history,
+        };
+        written.push(report::html::write(&dir, &data)?);
+        Ok(written)
+    });
     if args.shard.is_some() && written.is_ok() {
         let info = merge::part::PartInfo {
             shard,

@@ -1,13 +1,17 @@
 //! Outputs of a run: the report folder (created before the run so a bad path fails at once) and
 //! one module per format, each rendering the same [`Summary`].
 
+pub mod charts;
 pub mod comparison;
 #[cfg(test)]
 mod fixture;
+pub mod history;
 pub mod hlog;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod prometheus;
+pub mod rerender;
 pub mod stored;
 pub mod terminal;
 pub mod timeseries;
@@ -56,15 +60,19 @@ pub fn series_writers(
     plan: &crate::scenario::Plan,
     run_id: &str,
 ) -> std::io::Result<Vec<Box<dyn SeriesSink>>> {
-    let about = format!(
-        "agentload {} run {run_id} of scenario {}",
-        env!("CARGO_PKG_VERSION"),
-        plan.name
-    );
+    let about = log_comment(run_id, &plan.name);
     Ok(vec![
         Box::new(timeseries::TimeseriesCsv::create(dir, plan.load.warmup)?),
         Box::new(hlog::HistogramLog::create(dir, &about)?),
     ])
+}
+
+/// The first comment of `histograms.hlog`, naming the run.
+pub(crate) fn log_comment(run_id: &str, scenario: &str) -> String {
+    format!(
+        "agentload {} run {run_id} of scenario {scenario}",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// The folder a run writes to: `out` if given, else `reports/<UTC timestamp>-<scenario>/`.

@@ -167,6 +167,14 @@ op = "{op}"
     )
 }
 
+/// Two agents, every kind of op the charts draw, a warmup second: about 3 s of load.
+pub fn smoke_like() -> String {
+    one_op("run_stream", Some("*"), 1, 1).replace(
+        "[load]\nvus = 1\niterations = 1",
+        "[load]\nvus = 4\nduration = \"3s\"\nwarmup = \"1s\"",
+    ) + "weight = 3\n[[mix]]\nop = \"run\"\nagent = \"*\"\n[[mix]]\nop = \"get\"\nagent = \"*\"\n[[mix]]\nop = \"list\"\n"
+}
+
 pub fn summary(out: &Path) -> Value {
     let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json is written");
     serde_json::from_str(&text).unwrap()
