@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod metrics;
 pub mod report;
@@ -20,7 +21,7 @@ use std::time::SystemTime;
 
 use tokio_util::sync::CancellationToken;
 
-use cli::{Command, MockArgs, RunArgs, ValidateArgs};
+use cli::{Command, CompareArgs, MockArgs, RunArgs, ValidateArgs};
 use engine::Control;
 
 /// How a command ended, as an exit code.
@@ -60,6 +61,7 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Validate(args) => validate(&args),
         Command::Mock(args) => mock(&args),
         Command::Completions(args) => completions(&args),
+        Command::Compare(args) => compare(&args),
     }
 }
 
@@ -104,6 +106,36 @@ pub fn validate(args: &ValidateArgs) -> Exit {
     }
 }
 
+/// `agentload compare BASELINE_DIR CURRENT_DIR`
+pub fn compare(args: &CompareArgs) -> Exit {
+    let load = |dir: &std::path::Path| compare::RunData::load(dir).map_err(invalid);
+    let (baseline, current) = match (load(&args.baseline), load(&args.current)) {
+        (Ok(baseline), Ok(current)) => (baseline, current),
+        (Err(exit), _) | (_, Err(exit)) => return exit,
+    };
+    let comparison = match compare::compare(&baseline, &current, &args.options()) {
+        Ok(comparison) => comparison,
+        Err(message) => return invalid(message),
+    };
+    let text = match args.format {
+        cli::CompareFormat::Terminal => compare::render::terminal(&comparison),
+        cli::CompareFormat::Markdown => compare::render::markdown(&comparison),
+    };
+    match &args.out {
+        Some(path) => {
+            if let Err(err) = std::fs::write(path, &text) {
+                return invalid(format!("--out: cannot write {}: {err}", path.display()));
+            }
+        }
+        None => print_stdout(text.trim_start_matches('\n')),
+    }
+    if comparison.regressed {
+        Exit::Failed
+    } else {
+        Exit::Passed
+    }
+}
+
 /// `agentload completions SHELL`
 fn completions(args: &cli::CompletionsArgs) -> Exit {
     use clap::CommandFactory;
@@ -128,6 +160,16 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(plan) => plan,
         Err(diagnostic) => return invalid(diagnostic),
     };
+    // Read before the run, so a baseline that cannot be compared with fails before any load.
+    let baseline = match args
+        .baseline
+        .as_deref()
+        .map(compare::RunData::load)
+        .transpose()
+    {
+        Ok(baseline) => baseline,
+        Err(err) => return invalid(format!("--baseline: {err}")),
+    };
     let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
@@ -149,6 +191,13 @@ pub fn run(args: &RunArgs) -> Exit {
         Err(err) => return cannot_write(err),
     };
     let control = Arc::new(Control::new(plan.load.iteration_budget()));
+    let abort_outcome =
+        engine::abort::AbortWatch::new(&plan.thresholds, plan.load.warmup, control.clone()).map(
+            |(watch, outcome)| {
+                series.push(Box::new(watch));
+                outcome
+            },
+        );
     let second_interrupt = CancellationToken::new();
     let runtime = runtime();
     let output = runtime.block_on(async {
@@ -192,7 +241,21 @@ pub fn run(args: &RunArgs) -> Exit {
     };
     // Worker threads and the simulator are done; do not wait for idle connections to close.
     runtime.shutdown_background();
+    let mut output = output;
+    if let Some(aborted) = abort_outcome.and_then(|outcome| outcome.get()) {
+        output.summary.set_aborted(aborted);
+    }
 
+    let mut compare_error = None;
+    if let Some(baseline) = &baseline {
+        let compared = compare::RunData::of_finished_run(&dir, &output.summary)
+            .map_err(|err| err.to_string())
+            .and_then(|current| compare::compare(baseline, &current, &args.compare_options()));
+        match compared {
+            Ok(comparison) => output.summary.set_comparison(comparison),
+            Err(err) => compare_error = Some(err),
+        }
+    }
     let written = report::write_all(&dir, &output.summary);
     print_stdout(&report::terminal::render(&output.summary));
     match &written {
@@ -230,6 +293,10 @@ pub fn run(args: &RunArgs) -> Exit {
         eprintln!("interrupted: the report holds what ran until then");
         return Exit::Interrupted;
     }
+    if let Some(err) = compare_error {
+        eprintln!("error: --baseline: cannot compare: {err}");
+        return Exit::Invalid;
+    }
     if written.is_err() {
         return Exit::Invalid;
     }
@@ -240,7 +307,23 @@ pub fn run(args: &RunArgs) -> Exit {
         Exit::Passed
     } else {
         let failed = output.summary.thresholds.iter().filter(|t| !t.ok).count();
-        eprintln!("failed: {failed} threshold(s) did not hold");
+        if let Some(aborted) = &output.summary.aborted_by {
+            eprintln!(
+                "failed: threshold `{}` stopped the run early (abort_on_fail)",
+                aborted.expr
+            );
+        }
+        if failed > 0 {
+            eprintln!("failed: {failed} threshold(s) did not hold");
+        }
+        if let Some(comparison) = output.summary.comparison.as_ref().filter(|c| c.regressed) {
+            let regressions = comparison
+                .rows
+                .iter()
+                .filter(|row| row.verdict == compare::Verdict::Regression)
+                .count();
+            eprintln!("failed: {regressions} regression(s) against the baseline");
+        }
         Exit::Failed
     }
 }

@@ -5,6 +5,7 @@
 mod fixture;
 pub mod hlog;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod prometheus;
 pub mod terminal;
@@ -31,6 +32,7 @@ pub fn formats() -> Vec<Box<dyn Format>> {
     vec![
         Box::new(json::SummaryJson),
         Box::new(markdown::SummaryMarkdown),
+        Box::new(junit::JunitXml),
     ]
 }
 

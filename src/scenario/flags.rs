@@ -39,6 +39,8 @@ pub struct Overrides {
     pub system_prompt: Option<String>,
     /// Replace `[target.timeout]` values, one kind each; a later one wins.
     pub timeouts: Vec<(TimeoutKind, Duration)>,
+    /// Added to the file's `[thresholds]` (`--threshold`).
+    pub thresholds: Vec<crate::metrics::threshold::Threshold>,
 }
 
 impl Plan {
@@ -109,6 +111,7 @@ impl Plan {
         self.apply_target(overrides)?;
         self.apply_load(overrides)?;
         self.apply_agents_and_mix(overrides)?;
+        self.thresholds.extend(overrides.thresholds.iter().cloned());
         self.check_combination()
     }
 
@@ -361,7 +364,7 @@ impl Plan {
                     &self.origin,
                     Some("thresholds"),
                     format!("threshold `{threshold}` can never be measured: {problem}"),
-                    "the --op flags replaced the mix; drop the threshold or keep the op",
+                    "judge an op the mix sends (--op replaces the file's mix), or drop the threshold",
                 ));
             }
             if let Some(variant) = &threshold.variant

@@ -2,6 +2,7 @@
 //! in-process, `agentload mock`, and an independent strict server), never a fixed port.
 
 mod cli;
+mod compare;
 mod faults;
 mod foreign;
 mod interrupt;
