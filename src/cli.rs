@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::engine::shard::{self, Shard};
 use crate::metrics::slo::Objective;
+use crate::metrics::threshold::Threshold;
 use crate::scenario::units::Rate;
 use crate::scenario::units::{Spread, parse_byte_size, parse_duration};
 use crate::scenario::{Arrival, Diagnostic, MixOp, Overrides, TimeoutKind};
@@ -42,7 +43,7 @@ pub enum Command {
         Without --target and without base_url in the file, the run goes to the embedded simulator.\n\
         Flags replace the file's values; --rate makes the load open (arrivals at a rate), --vus closed.\n\
         The report folder is reports/<UTC timestamp>-<scenario>/ unless --out names one.")]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a scenario without sending anything, and print the plan it would run.
     #[command(after_help = "Example:\n  agentload validate scenarios/smoke.toml")]
     Validate(ValidateArgs),
@@ -62,6 +63,18 @@ pub enum Command {
         agentload completions zsh > \"${fpath[1]}/_agentload\"\n  \
         agentload completions fish > ~/.config/fish/completions/agentload.fish")]
     Completions(CompletionsArgs),
+    /// Compare a run with a baseline run: percentiles, change, significance, verdict per op and
+    /// metric; exit 1 on a regression.
+    #[command(after_help = "Examples:\n  \
+        agentload compare reports/baseline reports/latest\n  \
+        agentload compare reports/baseline reports/latest --metric run_stream.ttfs.p95 --metric errors --tolerance 5%\n  \
+        agentload compare reports/baseline reports/latest --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n\n\
+        Each folder is the report folder of a run (summary.json, histograms.hlog, timeseries.csv).\n\
+        Without --metric: latency, ttfs, inter_step and service_time at p95, and the error rate, of every op.\n\
+        A metric regresses when it is significantly worse (Mann-Whitney U p < 0.01 and the bootstrap 99%\n\
+        interval of the change leaves out 0) by more than the tolerance. See \"CI: thresholds and regressions\" in the README.\n\
+        Exit codes: 0 no regression, 1 a regression, 2 a folder missing or unreadable.")]
+    Compare(CompareArgs),
     /// Render a report folder again (summary.json, summary.md, report.html, timeseries.csv,
     /// histograms.hlog) from its stored data alone.
     #[command(after_help = "Examples:\n  \
@@ -281,6 +294,55 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline run's report folder.
+    pub baseline: PathBuf,
+    /// The current run's report folder.
+    pub current: PathBuf,
+    /// What to compare (repeatable): [OP.]METRIC[.STAT] or [OP.]errors, e.g. run_stream.ttfs.p95,
+    /// ttfs (every op, p95), latency.p99, errors. Default: latency, ttfs, inter_step and
+    /// service_time at p95, and the error rate.
+    #[arg(long = "metric", value_name = "SPEC", value_parser = crate::compare::MetricSpec::parse)]
+    pub metrics: Vec<crate::compare::MetricSpec>,
+    /// A significant change smaller than this percentage of the baseline is not a regression.
+    #[arg(long, value_name = "PCT", default_value = "10%", value_parser = crate::compare::parse_percent)]
+    pub tolerance: f64,
+    /// A significant rise of an error rate smaller than this many percentage points is not a
+    /// regression.
+    #[arg(long, value_name = "PP", default_value = "1", value_parser = crate::compare::parse_percent)]
+    pub error_tolerance: f64,
+    /// A change of a time smaller than this many milliseconds is not a regression, whatever its
+    /// percentage (scheduling noise on a busy machine is a few ms); 0 to judge every change.
+    #[arg(long, value_name = "MS", default_value = "5", value_parser = crate::compare::parse_ms)]
+    pub min_change: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Terminal)]
+    pub format: CompareFormat,
+    /// Write the output to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    Terminal,
+    Markdown,
+}
+
+impl CompareArgs {
+    /// How to judge, from the flags.
+    pub fn options(&self) -> crate::compare::Options {
+        crate::compare::Options {
+            metrics: self.metrics.clone(),
+            tolerance_pct: self.tolerance,
+            error_tolerance_pp: self.error_tolerance,
+            min_change_ms: self.min_change,
+            ..crate::compare::Options::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
@@ -368,6 +430,21 @@ pub struct RunArgs {
     /// goes, e.g. --metrics-addr 127.0.0.1:9464.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// A pass/fail criterion added to the scenario's [thresholds] (repeatable): `KEY CMP VALUE`,
+    /// e.g. --threshold 'run_stream.ttfs.p95 < 1500ms' --threshold 'errors.rate < 1%'.
+    /// Any that fails exits 1 (see "[thresholds]" in scenarios/README.md).
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = threshold_flag)]
+    pub thresholds: Vec<Threshold>,
+    /// Compare this run with a baseline run's report folder when it ends, as `agentload compare`
+    /// does: in the terminal, summary.md, summary.json and junit.xml; a regression exits 1.
+    #[arg(long, value_name = "DIR")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: a significant change smaller than this percentage is not a regression.
+    #[arg(long, value_name = "PCT", requires = "baseline", value_parser = crate::compare::parse_percent)]
+    pub tolerance: Option<f64>,
+    /// With --baseline: what to compare (repeatable), as `agentload compare --metric`.
+    #[arg(long = "metric", value_name = "SPEC", requires = "baseline", value_parser = crate::compare::MetricSpec::parse)]
+    pub baseline_metrics: Vec<crate::compare::MetricSpec>,
     /// Also write requests.csv: one row per request (its timeline, op, agent, status, error
     /// class, steps), streamed to disk as the run goes.
     #[arg(long)]
@@ -496,6 +573,16 @@ impl MockArgs {
 }
 
 impl RunArgs {
+    /// How `--baseline` judges.
+    pub fn compare_options(&self) -> crate::compare::Options {
+        let defaults = crate::compare::Options::default();
+        crate::compare::Options {
+            metrics: self.baseline_metrics.clone(),
+            tolerance_pct: self.tolerance.unwrap_or(defaults.tolerance_pct),
+            ..defaults
+        }
+    }
+
     /// The values that replace the scenario file's.
     pub fn overrides(&self) -> Overrides {
         Overrides {
@@ -518,6 +605,7 @@ impl RunArgs {
             timeouts: self.timeouts.clone(),
             max_event_bytes: self.max_event_size,
             objectives: self.slos.clone(),
+            thresholds: self.thresholds.clone(),
         }
     }
 }
@@ -579,6 +667,10 @@ fn timeout_flag(text: &str) -> Result<(TimeoutKind, Duration), String> {
         )
     })?;
     Ok((kind, duration_flag(limit.trim())?))
+}
+
+fn threshold_flag(text: &str) -> Result<Threshold, String> {
+    Threshold::parse_expr(text)
 }
 
 fn op_flag(text: &str) -> Result<(MixOp, u32), String> {

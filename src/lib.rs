@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cleanup;
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod merge;
 pub mod metrics;
@@ -24,7 +25,7 @@ use std::time::SystemTime;
 
 use tokio_util::sync::CancellationToken;
 
-use cli::{Command, MockArgs, RunArgs, ValidateArgs};
+use cli::{Command, CompareArgs, MockArgs, RunArgs, ValidateArgs};
 use engine::Control;
 
 /// How a command ended, as an exit code.
@@ -71,6 +72,7 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Merge(args) => merge_shards(&args),
         Command::Cleanup(args) => clean_up(&args),
         Command::Report(args) => rerender(&args),
+        Command::Compare(args) => compare(&args),
     }
 }
 
@@ -112,6 +114,36 @@ pub fn validate(args: &ValidateArgs) -> Exit {
             Exit::Passed
         }
         Err(diagnostic) => invalid(diagnostic),
+    }
+}
+
+/// `agentload compare BASELINE_DIR CURRENT_DIR`
+pub fn compare(args: &CompareArgs) -> Exit {
+    let load = |dir: &std::path::Path| compare::RunData::load(dir).map_err(invalid);
+    let (baseline, current) = match (load(&args.baseline), load(&args.current)) {
+        (Ok(baseline), Ok(current)) => (baseline, current),
+        (Err(exit), _) | (_, Err(exit)) => return exit,
+    };
+    let comparison = match compare::compare(&baseline, &current, &args.options()) {
+        Ok(comparison) => comparison,
+        Err(message) => return invalid(message),
+    };
+    let text = match args.format {
+        cli::CompareFormat::Terminal => compare::render::terminal(&comparison),
+        cli::CompareFormat::Markdown => compare::render::markdown(&comparison),
+    };
+    match &args.out {
+        Some(path) => {
+            if let Err(err) = std::fs::write(path, &text) {
+                return invalid(format!("--out: cannot write {}: {err}", path.display()));
+            }
+        }
+        None => print_stdout(text.trim_start_matches('\n')),
+    }
+    if comparison.regressed {
+        Exit::Failed
+    } else {
+        Exit::Passed
     }
 }
 
@@ -249,6 +281,16 @@ pub fn run(args: &RunArgs) -> Exit {
     // A shard runs its part: counts split here, rates and ramps by the engine.
     let shard = args.shard.unwrap_or_default();
     let plan = shard.apply(&plan);
+    // Read before the run, so a baseline that cannot be compared with fails before any load.
+    let baseline = match args
+        .baseline
+        .as_deref()
+        .map(compare::RunData::load)
+        .transpose()
+    {
+        Ok(baseline) => baseline,
+        Err(err) => return invalid(format!("--baseline: {err}")),
+    };
     let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
@@ -276,6 +318,13 @@ pub fn run(args: &RunArgs) -> Exit {
     let history = report::history::HistorySink::new(plan.load.warmup);
     series.push(Box::new(history.clone()));
     let control = Arc::new(Control::new(plan.load.iteration_budget()));
+    let abort_outcome =
+        engine::abort::AbortWatch::new(&plan.thresholds, plan.load.warmup, control.clone()).map(
+            |(watch, outcome)| {
+                series.push(Box::new(watch));
+                outcome
+            },
+        );
     let second_interrupt = CancellationToken::new();
     let runtime = runtime();
     let output = runtime.block_on(async {
@@ -322,7 +371,21 @@ pub fn run(args: &RunArgs) -> Exit {
     };
     // Worker threads and the simulator are done; do not wait for idle connections to close.
     runtime.shutdown_background();
+    let mut output = output;
+    if let Some(aborted) = abort_outcome.and_then(|outcome| outcome.get()) {
+        output.summary.set_aborted(aborted);
+    }
 
+    let mut compare_error = None;
+    if let Some(baseline) = &baseline {
+        let compared = compare::RunData::of_finished_run(&dir, &output.summary)
+            .map_err(|err| err.to_string())
+            .and_then(|current| compare::compare(baseline, &current, &args.compare_options()));
+        match compared {
+            Ok(comparison) => output.summary.set_comparison(comparison),
+            Err(err) => compare_error = Some(err),
+        }
+    }
     let mut written = report::write_all(&dir, &output.summary).and_then(|mut written| {
         let history = history.history();
         let data = report::history::RunData {
@@ -379,6 +442,10 @@ pub fn run(args: &RunArgs) -> Exit {
         eprintln!("interrupted: the report holds what ran until then");
         return Exit::Interrupted;
     }
+    if let Some(err) = compare_error {
+        eprintln!("error: --baseline: cannot compare: {err}");
+        return Exit::Invalid;
+    }
     if written.is_err() {
         return Exit::Invalid;
     }
@@ -389,7 +456,23 @@ pub fn run(args: &RunArgs) -> Exit {
         Exit::Passed
     } else {
         let failed = output.summary.thresholds.iter().filter(|t| !t.ok).count();
-        eprintln!("failed: {failed} threshold(s) did not hold");
+        if let Some(aborted) = &output.summary.aborted_by {
+            eprintln!(
+                "failed: threshold `{}` stopped the run early (abort_on_fail)",
+                aborted.expr
+            );
+        }
+        if failed > 0 {
+            eprintln!("failed: {failed} threshold(s) did not hold");
+        }
+        if let Some(comparison) = output.summary.comparison.as_ref().filter(|c| c.regressed) {
+            let regressions = comparison
+                .rows
+                .iter()
+                .filter(|row| row.verdict == compare::Verdict::Regression)
+                .count();
+            eprintln!("failed: {regressions} regression(s) against the baseline");
+        }
         Exit::Failed
     }
 }

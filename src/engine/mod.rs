@@ -2,6 +2,7 @@
 //! then tear down every agent the run created, also when the run is interrupted, and build the
 //! summary.
 
+pub mod abort;
 pub mod callbacks;
 mod closed;
 pub mod collector;

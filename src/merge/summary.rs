@@ -112,6 +112,9 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
         // per-variant tables without it.
         ranking: BTreeMap::new(),
         goodput: None,
+        // A shard stopped by an abort_on_fail threshold says so in its own summary.
+        aborted_by: shards.iter().find_map(|s| s.summary.aborted_by.clone()),
+        comparison: None,
     };
     if let Some(objectives) = first.summary.goodput.as_ref().map(|g| g.objectives.clone()) {
         let window_s = shards

@@ -12,7 +12,7 @@ use super::ranking::{self, Ranking};
 use super::recorder::{Cell, Recorder};
 use super::sample::StepRole;
 use super::stats::Stats;
-use super::threshold::{Threshold, ThresholdResult};
+use super::threshold::{AbortedBy, Threshold, ThresholdResult};
 use crate::api::{Op, redact};
 
 pub const SCHEMA: &str = "agentload/summary/v1";
@@ -45,6 +45,12 @@ pub struct Summary {
     /// objectives (`[slo]`, `--slo`), a goodput threshold, or is a step of a sweep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goodput: Option<Goodput>,
+    /// The `abort_on_fail` threshold that stopped the run early; absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_by: Option<AbortedBy>,
+    /// The comparison with a baseline run (`run --baseline`); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<crate::compare::Comparison>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -219,6 +225,8 @@ impl Summary {
             passed: true,
             ranking: ranking::rank_all(recorder, variant_names, None),
             goodput,
+            aborted_by: None,
+            comparison: None,
         };
         summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
         summary.passed = summary.thresholds.iter().all(|t| t.ok);
@@ -252,6 +260,20 @@ impl Summary {
             .values_mut()
             .flat_map(|ops| ops.values_mut())
             .for_each(scrub);
+    }
+
+    /// Records the threshold that stopped the run early: the run fails.
+    pub fn set_aborted(&mut self, aborted: AbortedBy) {
+        self.aborted_by = Some(aborted);
+        self.passed = false;
+    }
+
+    /// Records the comparison with a baseline: a regression fails the run.
+    pub fn set_comparison(&mut self, comparison: crate::compare::Comparison) {
+        if comparison.regressed {
+            self.passed = false;
+        }
+        self.comparison = Some(comparison);
     }
 
     /// Requests over all ops.

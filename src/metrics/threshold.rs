@@ -1,12 +1,15 @@
 //! Pass/fail criteria over the summary (`"run_stream.ttfs.p95" = "< 1500ms"`): parsed and checked
-//! before a run starts, evaluated on the finished summary, and the source of exit code 1.
+//! before a run starts, evaluated on the finished summary, and the source of exit code 1. A
+//! threshold marked `abort_on_fail` is also judged while the run goes, on the run so far.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::Metric;
-use super::stats::STAT_NAMES;
+use super::series::{OpSecond, SecondRecord};
+use super::stats::{STAT_NAMES, Stats};
 use super::summary::{OpSummary, Summary};
 use crate::api::{ErrorClass, Op};
 
@@ -20,6 +23,25 @@ pub struct Threshold {
     pub cmp: Comparison,
     /// In the unit the summary uses: ms for times, a fraction for rates, per second for throughput.
     pub limit: f64,
+    /// Judged during the run too, and stops it when it fails (`abort_on_fail = true`).
+    pub abort: Option<AbortRule>,
+}
+
+/// When a threshold may stop a run: once `delay` of the load phase has passed, it is judged on
+/// the run so far after every second, and the first failure stops the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AbortRule {
+    pub delay: Duration,
+}
+
+/// The threshold that stopped a run early, as `summary.json` records it (`aborted_by`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AbortedBy {
+    pub expr: String,
+    /// The value that failed, on the run so far.
+    pub actual: f64,
+    /// Seconds into the load phase at the end of the second it failed on.
+    pub at_s: f64,
 }
 
 /// What a threshold measures.
@@ -129,7 +151,97 @@ impl Threshold {
             quantity,
             cmp,
             limit,
+            abort: None,
         })
+    }
+
+    /// Marks the threshold `abort_on_fail`, judged after `delay`; refused (with the reason) for a
+    /// quantity the run so far cannot tell.
+    pub fn abort_on_fail(mut self, delay: Duration) -> Result<Threshold, String> {
+        if let Some(why) = self.not_live() {
+            return Err(format!(
+                "`{}` cannot abort a run: {why}; keep it as a plain threshold (judged at the end)",
+                self.expr
+            ));
+        }
+        self.abort = Some(AbortRule { delay });
+        Ok(self)
+    }
+
+    /// Why this threshold cannot be judged during the run, if so. The per-second series has
+    /// per-op requests, errors and histograms, and dropped arrivals; error classes, agents and
+    /// iterations are known only at the end. A new quantity that the series can carry (e.g.
+    /// `goodput.rate`) gets an arm here and in [`Threshold::actual_so_far`].
+    fn not_live(&self) -> Option<&'static str> {
+        if self.variant.is_some() {
+            return Some("a single agent's figures are known only at the end");
+        }
+        match &self.quantity {
+            Quantity::ErrorRate(_)
+            | Quantity::ErrorCount { class: None, .. }
+            | Quantity::Requests(_)
+            | Quantity::Stat { .. }
+            | Quantity::DroppedIterations => None,
+            Quantity::ErrorCount { class: Some(_), .. } => {
+                Some("error classes are counted only at the end")
+            }
+            Quantity::AchievedRate | Quantity::Iterations => {
+                Some("iterations are counted only at the end")
+            }
+            Quantity::GoodputRate(_) => Some("goodput is counted only at the end"),
+        }
+    }
+
+    /// The measured value on the run so far (the per-second series' seconds after the warmup,
+    /// merged); `None` while there is nothing to judge (no data yet, or a quantity only the end
+    /// can tell).
+    pub fn actual_so_far(&self, so_far: &SecondRecord) -> Option<f64> {
+        if self.not_live().is_some() {
+            return None;
+        }
+        let per_op = |op: &Option<Op>| -> OpSecond {
+            let mut total = OpSecond::default();
+            for (_, second) in so_far
+                .ops
+                .iter()
+                .filter(|(o, _)| op.is_none_or(|op| op == **o))
+            {
+                total.requests += second.requests;
+                total.errors += second.errors;
+            }
+            total
+        };
+        match &self.quantity {
+            Quantity::ErrorRate(op) => {
+                let total = per_op(op);
+                (total.requests > 0).then(|| total.errors as f64 / total.requests as f64)
+            }
+            Quantity::ErrorCount { op, .. } => Some(per_op(op).errors as f64),
+            Quantity::Requests(op) => Some(per_op(&Some(*op)).requests as f64),
+            Quantity::Stat { op, metric, stat } => {
+                let histogram = so_far.ops.get(op)?.histograms.get(*metric)?;
+                Stats::from_histogram(histogram, *metric).get(stat)
+            }
+            Quantity::DroppedIterations => Some(so_far.dropped as f64),
+            Quantity::AchievedRate | Quantity::Iterations | Quantity::GoodputRate(_) => None,
+        }
+    }
+
+    /// The expression with how it may stop the run, for `validate`.
+    pub fn describe(&self) -> String {
+        match self.abort {
+            Some(rule) => format!(
+                "{}  (abort_on_fail, judged during the run from {})",
+                self.expr,
+                humantime::format_duration(rule.delay)
+            ),
+            None => self.expr.clone(),
+        }
+    }
+
+    /// Whether `actual` meets the threshold.
+    pub fn holds(&self, actual: f64) -> bool {
+        self.cmp.holds(actual, self.limit)
     }
 
     /// Parses a whole expression, e.g. `run_stream.ttfs.p95 < 1500ms`.

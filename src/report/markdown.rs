@@ -27,7 +27,16 @@ impl Format for SummaryMarkdown {
 pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
     let failed: Vec<_> = summary.thresholds.iter().filter(|t| !t.ok).collect();
-    let verdict = if summary.passed {
+    let verdict = if let Some(aborted) = &summary.aborted_by {
+        format!(
+            "❌ **failed**: stopped early after {} s by `{}` (actual {})",
+            trim_number(aborted.at_s),
+            aborted.expr.replace('|', "\\|"),
+            trim_number(aborted.actual)
+        )
+    } else if failed.is_empty() && summary.comparison.as_ref().is_some_and(|c| c.regressed) {
+        "❌ **failed**: a regression against the baseline".to_owned()
+    } else if summary.passed {
         format!(
             "✅ **passed**: {} threshold(s) held",
             summary.thresholds.len()
@@ -143,6 +152,10 @@ pub fn render(summary: &Summary) -> String {
                 t.expr.replace('|', "\\|")
             );
         }
+    }
+
+    if let Some(comparison) = &summary.comparison {
+        out.push_str(&crate::compare::render::markdown(comparison));
     }
 
     let mut errors: Vec<(&str, &String, u64, Option<&String>)> = ordered_ops(summary)

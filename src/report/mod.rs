@@ -9,6 +9,7 @@ pub mod history;
 pub mod hlog;
 pub mod html;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod prometheus;
 pub mod rerender;
@@ -37,6 +38,7 @@ pub fn formats() -> Vec<Box<dyn Format>> {
     vec![
         Box::new(json::SummaryJson),
         Box::new(markdown::SummaryMarkdown),
+        Box::new(junit::JunitXml),
     ]
 }
 

@@ -97,6 +97,18 @@ pub fn render(summary: &Summary) -> String {
             );
         }
     }
+    if let Some(comparison) = &summary.comparison {
+        out.push_str(&crate::compare::render::terminal(comparison));
+    }
+    if let Some(aborted) = &summary.aborted_by {
+        let _ = writeln!(
+            out,
+            "\nstopped early after {} s: `{}` failed on the run so far (actual {}; abort_on_fail)",
+            trim_number(aborted.at_s),
+            aborted.expr,
+            trim_number(aborted.actual)
+        );
+    }
     out
 }
 

@@ -2,12 +2,15 @@
 //! cannot see (ranges, cross references, bodies), each reported at its position.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 use toml::Spanned;
 
 use super::diag::{Diagnostic, Source, closest};
-use super::file::{MixOp, RawAgent, RawFaults, RawMix, RawProfile, RawScenario, RawSloEntry};
+use super::file::{
+    MixOp, RawAgent, RawFaults, RawMix, RawProfile, RawScenario, RawSloEntry, RawThreshold,
+};
 use super::plan::*;
 use super::units::DurationValue;
 use crate::api::Op;
@@ -612,14 +615,25 @@ fn check_thresholds(
     entries
         .into_iter()
         .map(|(key, condition)| {
-            let threshold =
-                Threshold::parse(key.get_ref(), condition.get_ref()).map_err(|err| {
-                    source.at_value(
-                        condition,
-                        format!("threshold `{}`: {err}", key.get_ref()),
-                        "see \"Thresholds\" in scenarios/README.md",
-                    )
-                })?;
+            let bad = |err: String| {
+                source.at_value(
+                    condition,
+                    format!("threshold `{}`: {err}", key.get_ref()),
+                    "see \"Thresholds\" in scenarios/README.md",
+                )
+            };
+            let mut threshold =
+                Threshold::parse(key.get_ref(), condition.get_ref().check()).map_err(bad)?;
+            if let RawThreshold::Table(table) = condition.get_ref() {
+                if table.abort_on_fail {
+                    let delay = table.delay.map_or(Duration::ZERO, |d| d.0);
+                    threshold = threshold.abort_on_fail(delay).map_err(bad)?;
+                } else if table.delay.is_some() {
+                    return Err(bad(
+                        "`delay` applies only with `abort_on_fail = true`".to_owned()
+                    ));
+                }
+            }
             if let Some(variant) = &threshold.variant
                 && !fixtures.iter().any(|f| f.name == *variant)
             {

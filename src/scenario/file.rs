@@ -23,7 +23,7 @@ pub struct RawScenario {
     pub load: Spanned<RawLoad>,
     pub mix: Spanned<Vec<Spanned<RawMix>>>,
     #[serde(default)]
-    pub thresholds: BTreeMap<Spanned<String>, Spanned<String>>,
+    pub thresholds: BTreeMap<Spanned<String>, Spanned<RawThreshold>>,
     /// `[slo]`: `metric = "<= 2s"` for every op, or a `[slo.<op>]` table of them for one op.
     #[serde(default)]
     pub slo: BTreeMap<Spanned<String>, Spanned<RawSloEntry>>,
@@ -43,6 +43,57 @@ pub struct RawVariants {
     pub name: Option<Spanned<String>>,
     pub body: Option<Spanned<toml::Table>>,
     pub rank_by: Option<Spanned<String>>,
+}
+
+/// A threshold's value: `"< 5%"`, or `{ check = "< 5%", abort_on_fail = true, delay = "10s" }`.
+#[derive(Debug)]
+pub enum RawThreshold {
+    Check(String),
+    Table(RawThresholdTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThresholdTable {
+    pub check: String,
+    #[serde(default)]
+    pub abort_on_fail: bool,
+    pub delay: Option<DurationValue>,
+}
+
+impl RawThreshold {
+    pub fn check(&self) -> &str {
+        match self {
+            RawThreshold::Check(check) | RawThreshold::Table(RawThresholdTable { check, .. }) => {
+                check
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawThreshold {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ThresholdVisitor;
+        impl<'de> serde::de::Visitor<'de> for ThresholdVisitor {
+            type Value = RawThreshold;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a condition such as \"< 1500ms\", or a table such as { check = \"< 5%\", abort_on_fail = true, delay = \"10s\" }",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<RawThreshold, E> {
+                Ok(RawThreshold::Check(text.to_owned()))
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                map: M,
+            ) -> Result<RawThreshold, M::Error> {
+                RawThresholdTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawThreshold::Table)
+            }
+        }
+        deserializer.deserialize_any(ThresholdVisitor)
+    }
 }
 
 /// The receiver for run results posted to `callbackUrl`.

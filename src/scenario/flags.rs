@@ -43,6 +43,8 @@ pub struct Overrides {
     pub max_event_bytes: Option<usize>,
     /// Replace the file's `[slo]` as a whole, when any is given.
     pub objectives: Vec<crate::metrics::slo::Objective>,
+    /// Added to the file's `[thresholds]` (`--threshold`).
+    pub thresholds: Vec<crate::metrics::threshold::Threshold>,
 }
 
 impl Plan {
@@ -116,6 +118,7 @@ impl Plan {
         self.apply_target(overrides)?;
         self.apply_load(overrides)?;
         self.apply_agents_and_mix(overrides)?;
+        self.thresholds.extend(overrides.thresholds.iter().cloned());
         self.check_combination()
     }
 
@@ -375,7 +378,7 @@ impl Plan {
                     &self.origin,
                     Some("thresholds"),
                     format!("threshold `{threshold}` can never be measured: {problem}"),
-                    "the --op flags replaced the mix; drop the threshold or keep the op",
+                    "judge an op the mix sends (--op replaces the file's mix), or drop the threshold",
                 ));
             }
             if let Some(variant) = &threshold.variant

@@ -407,7 +407,7 @@ impl fmt::Display for Plan {
         if !self.thresholds.is_empty() {
             writeln!(f, "thresholds")?;
             for threshold in &self.thresholds {
-                writeln!(f, "  {threshold}")?;
+                writeln!(f, "  {}", threshold.describe())?;
             }
         }
         Ok(())

@@ -171,7 +171,9 @@ fn drop_saturation_drops_what_finds_no_slot() {
     let wait_p99 = summary["ops"]["run"]["metrics"]["wait"]["p99"]
         .as_f64()
         .unwrap();
-    assert!(wait_p99 < 20.0, "dropping never waits: {wait_p99} ms");
+    // A queued arrival would wait most of a 100 ms slot; a dropped one never waits, so only
+    // scheduling delay shows (generous: a busy 2-core CI machine adds tens of ms).
+    assert!(wait_p99 < 50.0, "dropping never waits: {wait_p99} ms");
 }
 
 #[test]

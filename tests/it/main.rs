@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod cli;
+mod compare;
 mod deploy;
 mod faults;
 mod foreign;

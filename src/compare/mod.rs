@@ -1,0 +1,638 @@
+//! Baseline against current: for each op and metric, the two runs' percentiles, the change at
+//! the chosen percentile, whether it is statistically significant (a rank test over the whole
+//! distributions and a bootstrap interval of the percentile's change, both from the
+//! histograms), and a verdict. Behind `agentload compare` and `agentload run --baseline`.
+
+pub mod render;
+pub mod run_data;
+pub mod stats;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Op;
+use crate::metrics::Metric;
+pub use run_data::{LoadError, RunData};
+
+/// The metrics compared when none are named: for every op that has them.
+pub const DEFAULT_METRICS: [Metric; 4] = [
+    Metric::Latency,
+    Metric::Ttfs,
+    Metric::InterStep,
+    Metric::ServiceTime,
+];
+
+/// The percentile judged when a spec names none.
+pub const DEFAULT_STAT: Stat = Stat(95);
+
+/// Bootstrap replicates per compared metric.
+const REPLICATES: usize = 2000;
+
+/// How to judge.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// What to compare; empty: [`DEFAULT_METRICS`] and the error rate of every op.
+    pub metrics: Vec<MetricSpec>,
+    /// A significant change at the percentile smaller than this (in %) is not a regression.
+    pub tolerance_pct: f64,
+    /// A significant rise of the error rate smaller than this (in percentage points) is not a
+    /// regression.
+    pub error_tolerance_pp: f64,
+    /// A change of a time smaller than this (ms) is not a regression, whatever its %.
+    pub min_change_ms: f64,
+    /// Significance level of both tests.
+    pub alpha: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            metrics: Vec::new(),
+            tolerance_pct: 10.0,
+            error_tolerance_pp: 1.0,
+            min_change_ms: 5.0,
+            alpha: 0.01,
+        }
+    }
+}
+
+/// A percentile: p50, p90, p95, p99, or p999 (stored as 50, 90, 95, 99, 999).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat(pub u16);
+
+impl Stat {
+    pub const ALL: [&str; 5] = ["p50", "p90", "p95", "p99", "p999"];
+
+    pub fn parse(text: &str) -> Option<Stat> {
+        Stat::ALL
+            .contains(&text)
+            .then(|| Stat(text[1..].parse().expect("listed stats are numbers")))
+    }
+
+    pub fn quantile(self) -> f64 {
+        if self.0 >= 100 {
+            f64::from(self.0) / 1000.0
+        } else {
+            f64::from(self.0) / 100.0
+        }
+    }
+}
+
+impl fmt::Display for Stat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+/// What a spec compares: a histogram metric, or the error rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    Metric(Metric),
+    ErrorRate,
+}
+
+/// `--metric`: `[OP.]METRIC[.STAT]` or `[OP.]errors[.rate]`, e.g. `run_stream.ttfs.p95`,
+/// `ttfs` (every op, p95), `latency.p99`, `errors`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricSpec {
+    pub text: String,
+    pub op: Option<Op>,
+    pub measure: Measure,
+    pub stat: Stat,
+}
+
+impl MetricSpec {
+    pub fn parse(text: &str) -> Result<MetricSpec, String> {
+        let mut parts: Vec<&str> = text.trim().split('.').collect();
+        let op = match parts.first().and_then(|p| Op::from_name(p)) {
+            Some(op) => {
+                parts.remove(0);
+                Some(op)
+            }
+            None => None,
+        };
+        let (name, stat) = match parts.as_slice() {
+            ["errors"] | ["errors", "rate"] => {
+                return Ok(MetricSpec {
+                    text: text.trim().to_owned(),
+                    op,
+                    measure: Measure::ErrorRate,
+                    stat: DEFAULT_STAT,
+                });
+            }
+            [name] => (*name, None),
+            [name, stat] => (*name, Some(*stat)),
+            _ => {
+                return Err(format!(
+                    "`{text}` is not [OP.]METRIC[.STAT]; e.g. run_stream.ttfs.p95, ttfs, latency.p99 or errors"
+                ));
+            }
+        };
+        let metric = Metric::from_name(name).ok_or_else(|| {
+            format!(
+                "`{name}` in `{text}` is not an op or a metric; ops: {}; metrics: {}, errors",
+                Op::ALL.map(|op| op.name()).join(", "),
+                Metric::ALL.map(|m| m.name()).join(", ")
+            )
+        })?;
+        let stat = match stat {
+            Some(stat) => Stat::parse(stat).ok_or_else(|| {
+                format!(
+                    "`{stat}` in `{text}` is not a percentile; use one of {}",
+                    Stat::ALL.join(", ")
+                )
+            })?,
+            None => DEFAULT_STAT,
+        };
+        let measure = Measure::Metric(metric);
+        Ok(MetricSpec {
+            text: text.trim().to_owned(),
+            op,
+            measure,
+            stat,
+        })
+    }
+
+    fn defaults() -> Vec<MetricSpec> {
+        DEFAULT_METRICS
+            .into_iter()
+            .map(Measure::Metric)
+            .chain([Measure::ErrorRate])
+            .map(|measure| MetricSpec {
+                text: String::new(),
+                op: None,
+                measure,
+                stat: DEFAULT_STAT,
+            })
+            .collect()
+    }
+}
+
+/// The whole comparison, as `summary.json` (`comparison`) and every rendering have it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The baseline's report folder.
+    pub baseline: String,
+    pub tolerance_pct: f64,
+    pub error_tolerance_pp: f64,
+    pub min_change_ms: f64,
+    pub alpha: f64,
+    pub rows: Vec<Row>,
+    /// Whether any row is a regression.
+    pub regressed: bool,
+}
+
+/// One op and metric compared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub op: String,
+    /// A metric name, or `errors` for the error rate.
+    pub metric: String,
+    /// The percentile judged (`p95`), or `rate`.
+    pub stat: String,
+    pub baseline: Option<Side>,
+    pub current: Option<Side>,
+    /// Current against baseline at `stat`: % of the baseline for percentiles, percentage points
+    /// for the error rate.
+    pub change: Option<f64>,
+    /// `%` or `pp`.
+    pub change_unit: String,
+    /// Bootstrap interval of the change in % at confidence 1 - alpha (percentiles only).
+    pub change_ci: Option<[f64; 2]>,
+    /// Two-sided p-value: Mann-Whitney U for percentiles, two-proportion z for the error rate.
+    pub p_value: Option<f64>,
+    /// Mann-Whitney's chance that a current value exceeds a baseline one (0.5: alike).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_current_higher: Option<f64>,
+    pub significant: bool,
+    pub verdict: Verdict,
+}
+
+/// One run's side of a row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// Values (successful requests) for a metric; requests for the error rate.
+    pub count: u64,
+    /// The value at the row's `stat`: ms (count for `steps`), or the error rate in %.
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Significantly worse, by more than the tolerance.
+    Regression,
+    /// Significantly better, by more than the tolerance.
+    Improvement,
+    /// A significant change within the tolerance.
+    WithinTolerance,
+    /// Nothing the tests can tell from noise.
+    NoChange,
+    /// Measured in one run only.
+    Missing,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Regression => "regression",
+            Verdict::Improvement => "improvement",
+            Verdict::WithinTolerance => "within tolerance",
+            Verdict::NoChange => "no significant change",
+            Verdict::Missing => "only in one run",
+        }
+    }
+}
+
+/// Compares `current` with `baseline`. Fails when a named metric is in neither run.
+pub fn compare(
+    baseline: &RunData,
+    current: &RunData,
+    options: &Options,
+) -> Result<Comparison, String> {
+    let named = !options.metrics.is_empty();
+    let specs = if named {
+        options.metrics.clone()
+    } else {
+        MetricSpec::defaults()
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    for spec in &specs {
+        let mut found = false;
+        for op in Op::ALL
+            .into_iter()
+            .filter(|op| spec.op.is_none_or(|o| o == *op))
+        {
+            let row = match spec.measure {
+                Measure::Metric(metric) => {
+                    metric_row(baseline, current, op, metric, spec.stat, options)
+                }
+                Measure::ErrorRate => error_row(baseline, current, op, options),
+            };
+            if let Some(row) = row {
+                found = true;
+                if !rows
+                    .iter()
+                    .any(|r| (&r.op, &r.metric, &r.stat) == (&row.op, &row.metric, &row.stat))
+                {
+                    rows.push(row);
+                }
+            }
+        }
+        if named && !found {
+            return Err(format!(
+                "--metric {}: neither run has it (check the op and metric names against the runs' summary.json)",
+                spec.text
+            ));
+        }
+    }
+    // In the API's op order, then as the metrics were asked for.
+    let op_index = |name: &str| Op::ALL.iter().position(|op| op.name() == name);
+    rows.sort_by_key(|row| op_index(&row.op));
+    Ok(Comparison {
+        baseline: baseline.dir.display().to_string(),
+        tolerance_pct: options.tolerance_pct,
+        error_tolerance_pp: options.error_tolerance_pp,
+        min_change_ms: options.min_change_ms,
+        alpha: options.alpha,
+        regressed: rows.iter().any(|row| row.verdict == Verdict::Regression),
+        rows,
+    })
+}
+
+fn metric_row(
+    baseline: &RunData,
+    current: &RunData,
+    op: Op,
+    metric: Metric,
+    stat: Stat,
+    options: &Options,
+) -> Option<Row> {
+    let tag = format!("{}.{}", op.name(), metric.name());
+    let base = baseline.histograms.get(&tag).filter(|h| !h.is_empty());
+    let cur = current.histograms.get(&tag).filter(|h| !h.is_empty());
+    if base.is_none() && cur.is_none() {
+        return None;
+    }
+    let scale = if metric.is_time() { 1000.0 } else { 1.0 };
+    let side = |h: &hdrhistogram::Histogram<u64>| {
+        let at = |q: f64| round3(h.value_at_quantile(q) as f64 / scale);
+        Side {
+            count: h.len(),
+            value: at(stat.quantile()),
+            p50: Some(at(0.5)),
+            p95: Some(at(0.95)),
+            p99: Some(at(0.99)),
+        }
+    };
+    let mut row = Row {
+        op: op.name().to_owned(),
+        metric: metric.name().to_owned(),
+        stat: stat.to_string(),
+        baseline: base.map(side),
+        current: cur.map(side),
+        change: None,
+        change_unit: "%".to_owned(),
+        change_ci: None,
+        p_value: None,
+        p_current_higher: None,
+        significant: false,
+        verdict: Verdict::Missing,
+    };
+    let (Some(base), Some(cur)) = (base, cur) else {
+        return Some(row);
+    };
+    let (b, c) = (row.baseline.as_ref()?.value, row.current.as_ref()?.value);
+    row.change = (b > 0.0).then(|| round3((c - b) / b * 100.0));
+    let test = stats::mann_whitney(base, cur)?;
+    row.p_value = Some(test.p_value);
+    row.p_current_higher = Some(round3(test.effect));
+    let seed = tag.bytes().fold(0xA6E7_u64, |h, b| {
+        h.wrapping_mul(31).wrapping_add(u64::from(b))
+    });
+    row.change_ci =
+        stats::bootstrap_change(base, cur, stat.quantile(), options.alpha, REPLICATES, seed)
+            .map(|(lo, hi)| [round3(lo), round3(hi)]);
+    // Both must agree: the distributions differ (rank test) and the percentile moved (its
+    // interval leaves out zero).
+    let interval_clear = row.change_ci.is_some_and(|[lo, hi]| lo > 0.0 || hi < 0.0);
+    row.significant = test.p_value < options.alpha && interval_clear;
+    row.verdict = judge(row.significant, row.change, options.tolerance_pct);
+    // A few milliseconds at a percentile is scheduling noise on a busy machine, whatever % of
+    // a small value it makes.
+    if metric.is_time() && (c - b).abs() < options.min_change_ms {
+        row.verdict = match row.verdict {
+            Verdict::Regression | Verdict::Improvement => Verdict::WithinTolerance,
+            other => other,
+        };
+    }
+    Some(row)
+}
+
+fn error_row(baseline: &RunData, current: &RunData, op: Op, options: &Options) -> Option<Row> {
+    let base = baseline.requests.get(op.name()).filter(|(n, _)| *n > 0);
+    let cur = current.requests.get(op.name()).filter(|(n, _)| *n > 0);
+    if base.is_none() && cur.is_none() {
+        return None;
+    }
+    let side = |&(requests, errors): &(u64, u64)| Side {
+        count: requests,
+        value: round3(errors as f64 / requests as f64 * 100.0),
+        p50: None,
+        p95: None,
+        p99: None,
+    };
+    let mut row = Row {
+        op: op.name().to_owned(),
+        metric: "errors".to_owned(),
+        stat: "rate".to_owned(),
+        baseline: base.map(side),
+        current: cur.map(side),
+        change: None,
+        change_unit: "pp".to_owned(),
+        change_ci: None,
+        p_value: None,
+        p_current_higher: None,
+        significant: false,
+        verdict: Verdict::Missing,
+    };
+    let (Some(&(nb, eb)), Some(&(nc, ec))) = (base, cur) else {
+        return Some(row);
+    };
+    let change = (ec as f64 / nc as f64 - eb as f64 / nb as f64) * 100.0;
+    row.change = Some(round3(change));
+    let p = stats::two_proportions(eb, nb, ec, nc);
+    row.p_value = Some(p);
+    row.significant = p < options.alpha;
+    row.verdict = judge(row.significant, row.change, options.error_tolerance_pp);
+    Some(row)
+}
+
+fn judge(significant: bool, change: Option<f64>, tolerance: f64) -> Verdict {
+    match change {
+        _ if !significant => Verdict::NoChange,
+        Some(change) if change > tolerance => Verdict::Regression,
+        Some(change) if change < -tolerance => Verdict::Improvement,
+        _ => Verdict::WithinTolerance,
+    }
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// `--min-change 5` or `5ms`: milliseconds, zero or more.
+pub fn parse_ms(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches("ms").trim();
+    match number.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        _ => Err(format!(
+            "{text:?} is not a number of milliseconds; write e.g. 5 or 5ms"
+        )),
+    }
+}
+
+/// `--tolerance 10` or `10%`: a percentage, zero or more.
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        _ => Err(format!(
+            "{text:?} is not a percentage; write e.g. 10 or 10%"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdrhistogram::Histogram;
+
+    fn run(dir: &str, tags: &[(&str, Vec<u64>)], requests: &[(&str, u64, u64)]) -> RunData {
+        RunData {
+            dir: dir.into(),
+            histograms: tags
+                .iter()
+                .map(|(tag, values)| {
+                    let mut h = Histogram::new(3).unwrap();
+                    values.iter().for_each(|v| h.record(*v).unwrap());
+                    ((*tag).to_owned(), h)
+                })
+                .collect(),
+            requests: requests
+                .iter()
+                .map(|(op, n, e)| ((*op).to_owned(), (*n, *e)))
+                .collect(),
+        }
+    }
+
+    /// 2000 ttfs values spread 90..110 ms (µs), scaled by `factor`.
+    fn ttfs(factor: f64) -> Vec<u64> {
+        (0..2000u64)
+            .map(|i| ((90_000 + (i * 7919) % 20_000) as f64 * factor) as u64)
+            .collect()
+    }
+
+    #[test]
+    fn specs_parse_with_and_without_op_and_stat() {
+        let spec = MetricSpec::parse("run_stream.ttfs.p95").unwrap();
+        assert_eq!(
+            (spec.op, spec.measure, spec.stat),
+            (Some(Op::RunStream), Measure::Metric(Metric::Ttfs), Stat(95))
+        );
+        let spec = MetricSpec::parse("latency.p999").unwrap();
+        assert_eq!((spec.op, spec.stat.quantile()), (None, 0.999));
+        let spec = MetricSpec::parse("get.errors").unwrap();
+        assert_eq!((spec.op, spec.measure), (Some(Op::Get), Measure::ErrorRate));
+        assert_eq!(MetricSpec::parse("ttfs").unwrap().stat, DEFAULT_STAT);
+        for (bad, says) in [
+            ("run_stream.ttfs.p42", "not a percentile"),
+            (
+                "run_strem.ttfs",
+                "`run_strem` in `run_strem.ttfs` is not an op or a metric",
+            ),
+            ("speed", "not an op or a metric"),
+            ("", "not an op or a metric"),
+            ("get.latency.p95.x", "not [OP.]METRIC[.STAT]"),
+        ] {
+            let err = MetricSpec::parse(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_60_percent_slower_first_step_is_a_regression() {
+        let base = run(
+            "b",
+            &[("run_stream.ttfs", ttfs(1.0))],
+            &[("run_stream", 2000, 0)],
+        );
+        let cur = run(
+            "c",
+            &[("run_stream.ttfs", ttfs(1.6))],
+            &[("run_stream", 2000, 0)],
+        );
+        let comparison = compare(&base, &cur, &Options::default()).unwrap();
+        assert!(comparison.regressed);
+        let row = &comparison.rows[0];
+        assert_eq!(
+            (row.op.as_str(), row.metric.as_str(), row.stat.as_str()),
+            ("run_stream", "ttfs", "p95")
+        );
+        let change = row.change.unwrap();
+        assert!((change - 60.0).abs() < 1.0, "{change}");
+        assert!(row.p_value.unwrap() < 1e-12 && row.significant);
+        assert_eq!(row.verdict, Verdict::Regression);
+        assert_eq!(comparison.rows[1].metric, "errors");
+        assert_eq!(comparison.rows[1].verdict, Verdict::NoChange);
+
+        // The other way round it is an improvement, and no regression.
+        let back = compare(&cur, &base, &Options::default()).unwrap();
+        assert_eq!(back.rows[0].verdict, Verdict::Improvement);
+        assert!(!back.regressed);
+    }
+
+    #[test]
+    fn a_small_significant_drift_stays_within_the_tolerance() {
+        // 3% slower everywhere: with 2000 values a side the tests see it, the tolerance forgives it.
+        let base = run("b", &[("run.latency", ttfs(1.0))], &[]);
+        let cur = run("c", &[("run.latency", ttfs(1.03))], &[]);
+        let comparison = compare(&base, &cur, &Options::default()).unwrap();
+        let row = &comparison.rows[0];
+        assert!(row.significant, "{row:?}");
+        assert_eq!(row.verdict, Verdict::WithinTolerance);
+        assert!(!comparison.regressed);
+    }
+
+    #[test]
+    fn a_change_of_a_few_milliseconds_is_never_a_regression() {
+        // 20 ms steps becoming 24 ms: +20%, significant, but 4 ms is below the 5 ms floor.
+        let steps = |factor: f64| -> Vec<u64> {
+            (0..2000u64)
+                .map(|i| ((19_000 + i % 2000) as f64 * factor) as u64)
+                .collect()
+        };
+        let base = run("b", &[("run_stream.inter_step", steps(1.0))], &[]);
+        let cur = run("c", &[("run_stream.inter_step", steps(1.2))], &[]);
+        let comparison = compare(&base, &cur, &Options::default()).unwrap();
+        assert!(comparison.rows[0].significant);
+        assert_eq!(comparison.rows[0].verdict, Verdict::WithinTolerance);
+        let strict = Options {
+            min_change_ms: 0.0,
+            ..Options::default()
+        };
+        let comparison = compare(&base, &cur, &strict).unwrap();
+        assert_eq!(comparison.rows[0].verdict, Verdict::Regression);
+    }
+
+    #[test]
+    fn error_rates_are_compared_in_percentage_points() {
+        let base = run("b", &[], &[("get", 1000, 10)]);
+        let cur = run("c", &[], &[("get", 1000, 40)]);
+        let comparison = compare(&base, &cur, &Options::default()).unwrap();
+        let row = &comparison.rows[0];
+        assert_eq!((row.metric.as_str(), row.change), ("errors", Some(3.0)));
+        assert_eq!(row.verdict, Verdict::Regression);
+        let lenient = Options {
+            error_tolerance_pp: 5.0,
+            ..Options::default()
+        };
+        assert_eq!(
+            compare(&base, &cur, &lenient).unwrap().rows[0].verdict,
+            Verdict::WithinTolerance
+        );
+    }
+
+    #[test]
+    fn named_metrics_narrow_the_comparison_and_must_exist() {
+        let base = run(
+            "b",
+            &[("run_stream.ttfs", ttfs(1.0)), ("get.latency", ttfs(1.0))],
+            &[("get", 10, 0)],
+        );
+        let cur = run(
+            "c",
+            &[("run_stream.ttfs", ttfs(1.6)), ("get.latency", ttfs(1.6))],
+            &[("get", 10, 0)],
+        );
+        let options = Options {
+            metrics: vec![MetricSpec::parse("get.latency.p50").unwrap()],
+            ..Options::default()
+        };
+        let comparison = compare(&base, &cur, &options).unwrap();
+        assert_eq!(comparison.rows.len(), 1);
+        assert_eq!(comparison.rows[0].stat, "p50");
+        let options = Options {
+            metrics: vec![MetricSpec::parse("run.server_time").unwrap()],
+            ..Options::default()
+        };
+        let err = compare(&base, &cur, &options).unwrap_err();
+        assert!(err.contains("run.server_time"), "{err}");
+    }
+
+    #[test]
+    fn a_metric_in_one_run_only_is_shown_not_judged() {
+        let base = run("b", &[("get.latency", ttfs(1.0))], &[]);
+        let cur = run("c", &[], &[]);
+        let comparison = compare(&base, &cur, &Options::default()).unwrap();
+        assert_eq!(comparison.rows[0].verdict, Verdict::Missing);
+        assert!(!comparison.regressed);
+    }
+
+    #[test]
+    fn tolerances_parse_as_percentages() {
+        assert_eq!(parse_percent("10"), Ok(10.0));
+        assert_eq!(parse_percent("2.5%"), Ok(2.5));
+        assert!(parse_percent("-1").is_err());
+        assert!(parse_percent("ten").is_err());
+        assert_eq!(parse_ms("5ms"), Ok(5.0));
+        assert!(parse_ms("5s").is_err());
+    }
+}
