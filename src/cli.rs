@@ -3,12 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::shard::{self, Shard};
+use crate::metrics::slo::Objective;
 use crate::scenario::units::Rate;
-use crate::scenario::units::{Spread, parse_duration};
+use crate::scenario::units::{Spread, parse_byte_size, parse_duration};
 use crate::scenario::{Arrival, Diagnostic, MixOp, Overrides, TimeoutKind};
 use crate::sim::faults::{self, Chance, Cut, Endpoints, RateLimit, Stall, StatusFault};
 use crate::sim::{Profile, SimConfig};
@@ -68,6 +70,204 @@ pub enum Command {
         Reads summary.json, timeseries.csv and histograms.hlog; a missing or corrupt one exits 2 naming\n\
         the file and line. In place, those three are left untouched.")]
     Report(ReportArgs),
+    /// Combine the report folders of a sharded run (--shard I/N) into the whole run's report.
+    #[command(after_help = "Examples:\n  \
+        agentload merge reports/shard-0 reports/shard-1 reports/shard-2 reports/shard-3 --out reports/merged\n  \
+        agentload merge results/nightly_0412/shard-* --out results/nightly_0412/merged\n\n\
+        Histograms are merged exactly (HdrHistogram), counters summed, seconds lined up by the wall clock,\n\
+        and the thresholds evaluated again on the whole: exit 1 if one fails. Folders of different runs\n\
+        (--run-id) or scenarios, and a duplicate or missing shard, are refused (exit 2).")]
+    Merge(MergeArgs),
+    /// List, and with --yes delete, the agents a killed or crashed run left behind.
+    #[command(after_help = "Examples:\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --run-id 1a2b3c4d\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --run-id 1a2b3c4d --yes\n  \
+        MAKE_API_TOKEN=... agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --prefix agentload- --yes\n\n\
+        Every agent a run creates is named agentload-<run id>-...; the run id is in the run's summary.json\n\
+        and in its warnings. Without --yes nothing is deleted: the agents that would be are listed.\n\
+        Exit codes: 0 done, 1 some could not be deleted, 2 invalid flags or the target refused the listing.")]
+    Cleanup(CleanupArgs),
+    /// Run a scenario as an open model at successive rates, or search for the highest rate
+    /// that meets its SLOs (capacity), and report each step and the answer.
+    #[command(after_help = "Examples:\n  \
+        agentload sweep scenarios/capacity.toml --rates 2/s,5/s,10/s,20/s --step-duration 20s\n  \
+        agentload sweep scenarios/capacity.toml --search --min 2/s --max 200/s --precision 10%\n  \
+        agentload sweep scenarios/smoke.toml --search --slo 'ttfs<=2s' --goodput-target 99%\n\n\
+        Each step runs the scenario as an open model at one rate for --warmup plus --step-duration,\n\
+        and writes its own report under DIR/steps/<rate>/; DIR/sweep.json and sweep.md hold the table.\n\
+        A step passes when SLO attainment (good / requests) >= --goodput-target, the achieved rate is\n\
+        within 5% of the offered rate, and at most 1% of iterations were dropped.\n\
+        --search doubles from --min until a step fails, then bisects to --precision.\n\
+        Exit codes: 0 a rate passed, 1 none did, 2 invalid input, 130 interrupted (what ran is written).")]
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("rates_or_search").required(true).args(["rates", "search"])))]
+pub struct SweepArgs {
+    /// The scenario file (TOML); its load shape is replaced by each step's rate.
+    pub scenario: PathBuf,
+    /// The rates to run, comma-separated, e.g. 1/s,2/s,5/s,10/s (each once, lowest first).
+    #[arg(long, value_name = "R,...", value_delimiter = ',', value_parser = rate_flag)]
+    pub rates: Vec<Rate>,
+    /// Search for the highest rate that passes: double from --min until a step fails, then
+    /// bisect to --precision.
+    #[arg(long)]
+    pub search: bool,
+    /// The search's first rate (default 1/s).
+    #[arg(long, value_name = "R", value_parser = rate_flag)]
+    pub min: Option<Rate>,
+    /// The search's highest rate (default 1000/s).
+    #[arg(long, value_name = "R", value_parser = rate_flag)]
+    pub max: Option<Rate>,
+    /// Stop searching when the highest pass and the lowest failure are this close, as a
+    /// percentage of the pass (default 10%).
+    #[arg(long, value_name = "PCT", value_parser = percent_flag)]
+    pub precision: Option<f64>,
+    /// The measured part of each step.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = duration_flag)]
+    pub step_duration: Duration,
+    /// Load before each step's measured part, left out of it (default: the scenario's
+    /// load.warmup, else 5s).
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Idle time between steps, e.g. to let a per-minute rate limit window or an autoscaler
+    /// settle.
+    #[arg(long, value_name = "D", default_value = "0s", value_parser = parse_duration)]
+    pub pause: Duration,
+    /// A service-level objective (repeatable; replaces the file's [slo]), e.g. --slo 'ttfs<=2s'.
+    #[arg(long = "slo", value_name = "EXPR", value_parser = slo_flag)]
+    pub slos: Vec<Objective>,
+    /// SLO attainment (good / requests) a step needs to pass.
+    #[arg(long, value_name = "PCT", default_value = "95%", value_parser = percent_flag)]
+    pub goodput_target: f64,
+    /// Sweep folder (default reports/<UTC timestamp>-<scenario>-sweep/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Base URL of the API (overrides target.base_url); without one, the embedded simulator.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Environment variable holding the API token (default MAKE_API_TOKEN).
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+    /// Team id sent as teamId on every call (overrides target.team_id).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub team_id: Option<u64>,
+    /// Make connection used by the agents the sweep creates (overrides target.make_connection_id).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub make_connection_id: Option<u64>,
+    /// Worker threads generating load (default as for run).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// No progress lines; the table and errors are still printed.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl SweepArgs {
+    /// The checked sweep these flags describe.
+    pub fn config(&self) -> Result<crate::sweep::SweepConfig, Diagnostic> {
+        use crate::sweep::{self, Rates};
+        // clap counts a flag's default as present, so `requires = "search"` cannot say this.
+        for (flag, given) in [
+            ("--min", self.min.is_some()),
+            ("--max", self.max.is_some()),
+            ("--precision", self.precision.is_some()),
+        ] {
+            if given && !self.search {
+                return Err(Diagnostic::flag(
+                    flag,
+                    format!("{flag} shapes a search, and --rates gives the rates"),
+                    "add --search (and drop --rates), or drop the flag",
+                ));
+            }
+        }
+        let rates = if self.search {
+            let min = self.min.map_or(sweep::DEFAULT_MIN, Rate::as_per_second);
+            let max = self.max.map_or(sweep::DEFAULT_MAX, Rate::as_per_second);
+            if max < min {
+                return Err(Diagnostic::flag(
+                    "--max",
+                    format!("--max {max}/s is below --min {min}/s"),
+                    "give a --max above --min, e.g. --min 1/s --max 500/s",
+                ));
+            }
+            let precision = self.precision.unwrap_or(sweep::DEFAULT_PRECISION);
+            if precision <= 0.0 {
+                return Err(Diagnostic::flag(
+                    "--precision",
+                    "the precision must be above 0%",
+                    "e.g. --precision 10%",
+                ));
+            }
+            Rates::Search {
+                min,
+                max,
+                precision,
+            }
+        } else {
+            let mut rates: Vec<f64> = self.rates.iter().map(|r| r.as_per_second()).collect();
+            rates.sort_by(f64::total_cmp);
+            rates.dedup();
+            Rates::Given(rates)
+        };
+        Ok(sweep::SweepConfig {
+            scenario: self.scenario.clone(),
+            rates,
+            step: self.step_duration,
+            warmup: self.warmup,
+            pause: self.pause,
+            goodput_target: self.goodput_target,
+            out: self.out.clone(),
+            overrides: Overrides {
+                target: self.target.clone(),
+                token_env: self.token_env.clone(),
+                team_id: self.team_id,
+                make_connection_id: self.make_connection_id,
+                objectives: self.slos.clone(),
+                ..Overrides::default()
+            },
+            threads: self.threads.map(usize::from),
+            quiet: self.quiet,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["run_id", "prefix"]))]
+pub struct CleanupArgs {
+    /// Base URL of the API, e.g. https://eu1.make.com/api/v2.
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The team whose agents to look through.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub team_id: u64,
+    /// Environment variable holding the API token.
+    #[arg(long, value_name = "NAME", default_value = crate::scenario::DEFAULT_TOKEN_ENV)]
+    pub token_env: String,
+    /// The run whose agents to delete: those named agentload-ID-.
+    #[arg(long, value_name = "ID", value_parser = run_id_flag)]
+    pub run_id: Option<String>,
+    /// Delete agents whose names start with P, which must start with agentload-
+    /// (agentload- alone: every run's leftovers, also of runs still going).
+    #[arg(long, value_name = "P", value_parser = prefix_flag)]
+    pub prefix: Option<String>,
+    /// Delete them; without it, only list what would be deleted.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' report folders (each run with --shard I/N and the same --run-id).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged report.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +350,16 @@ pub struct RunArgs {
     /// its own error class, timeout_KIND.
     #[arg(long = "timeout", value_name = "KIND=D", value_parser = timeout_flag)]
     pub timeouts: Vec<(TimeoutKind, Duration)>,
+    /// The largest SSE event a stream may carry, in B, KiB or MiB (overrides
+    /// target.max_event_size; default 1MiB), e.g. --max-event-size 64KiB. A larger event fails
+    /// its stream as sse_protocol.
+    #[arg(long, value_name = "SIZE", value_parser = parse_byte_size)]
+    pub max_event_size: Option<usize>,
+    /// A service-level objective (repeatable; replaces the file's [slo] as a whole): a request
+    /// is good when it succeeded and meets every objective of its op, e.g. --slo 'ttfs<=2s'
+    /// --slo 'run_stream.latency<=20s'. The summary reports goodput and attainment.
+    #[arg(long = "slo", value_name = "EXPR", value_parser = slo_flag)]
+    pub slos: Vec<Objective>,
     /// Worker threads generating load (default: every core, or half of them when the target is
     /// on this machine, so the server keeps the rest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -165,6 +375,21 @@ pub struct RunArgs {
     /// No progress line and no chatter; the summary and errors are still printed.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run only part I of N of the plan (I from 0), e.g. --shard 2/4: arrivals I, I+N, ... of
+    /// the schedule (Poisson: rate/N), virtual users I, I+N, ..., and 1/N of iterations and
+    /// in-flight slots. In a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/N.
+    /// Combine the shards' folders with `agentload merge`.
+    #[arg(long, value_name = "I/N", value_parser = shard_flag, requires = "run_id", help_heading = "Sharded runs")]
+    pub shard: Option<Shard>,
+    /// The run's id, shared by every shard: names of the agents it creates start with
+    /// agentload-ID- (1 to 32 letters, digits or _). Default: a random one.
+    #[arg(long, value_name = "ID", value_parser = run_id_flag, help_heading = "Sharded runs")]
+    pub run_id: Option<String>,
+    /// Start the plan at this instant (RFC 3339, UTC), after setting up: every shard given the
+    /// same time starts together, e.g. --start-at 2026-05-01T12:00:00Z. Must be in the future
+    /// and at most 24 hours ahead.
+    #[arg(long, value_name = "RFC3339", value_parser = start_at_flag, help_heading = "Sharded runs")]
+    pub start_at: Option<SystemTime>,
 }
 
 #[derive(Debug, Args)]
@@ -291,8 +516,44 @@ impl RunArgs {
             model: self.model.clone(),
             system_prompt: self.system_prompt.clone(),
             timeouts: self.timeouts.clone(),
+            max_event_bytes: self.max_event_size,
+            objectives: self.slos.clone(),
         }
     }
+}
+
+/// A percentage (`95%`) or a fraction (`0.95`), from 0 to 100%, as a fraction.
+fn percent_flag(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let value = match text.strip_suffix('%') {
+        Some(number) => number.trim().parse::<f64>().map(|v| v / 100.0),
+        None => text.parse::<f64>(),
+    }
+    .map_err(|_| format!("{text:?} is not a percentage; write e.g. 95%"))?;
+    if !(0.0..=1.0).contains(&value) {
+        return Err(format!("{text} is outside 0..100%"));
+    }
+    Ok(value)
+}
+
+fn slo_flag(text: &str) -> Result<Objective, String> {
+    Objective::parse_expr(text)
+}
+
+fn shard_flag(text: &str) -> Result<Shard, String> {
+    Shard::parse(text)
+}
+
+fn run_id_flag(text: &str) -> Result<String, String> {
+    shard::check_run_id(text)
+}
+
+fn prefix_flag(text: &str) -> Result<String, String> {
+    crate::cleanup::check_prefix(text)
+}
+
+fn start_at_flag(text: &str) -> Result<SystemTime, String> {
+    shard::check_start_at(text, SystemTime::now())
 }
 
 fn duration_flag(text: &str) -> Result<Duration, String> {

@@ -6,12 +6,16 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod cleanup;
 pub mod cli;
 pub mod engine;
+pub mod merge;
 pub mod metrics;
 pub mod report;
+pub mod rlimit;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -60,17 +64,23 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Validate(args) => validate(&args),
         Command::Mock(args) => mock(&args),
         Command::Completions(args) => completions(&args),
+        Command::Sweep(args) => match args.config() {
+            Ok(config) => sweep::run(&config),
+            Err(diagnostic) => invalid(diagnostic),
+        },
+        Command::Merge(args) => merge_shards(&args),
+        Command::Cleanup(args) => clean_up(&args),
         Command::Report(args) => rerender(&args),
     }
 }
 
-fn invalid(error: impl std::fmt::Display) -> Exit {
+pub(crate) fn invalid(error: impl std::fmt::Display) -> Exit {
     eprintln!("error: {error}");
     Exit::Invalid
 }
 
 /// Writes to stdout, treating a closed pipe (`| head`) as success.
-fn print_stdout(text: &str) {
+pub(crate) fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && err.kind() != std::io::ErrorKind::BrokenPipe
@@ -79,7 +89,7 @@ fn print_stdout(text: &str) {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("agentload-main")
@@ -113,6 +123,89 @@ fn completions(args: &cli::CompletionsArgs) -> Exit {
     clap_complete::generate(args.shell, &mut command, "agentload", &mut script);
     print_stdout(&String::from_utf8_lossy(&script));
     Exit::Passed
+}
+
+/// `agentload merge`
+pub fn merge_shards(args: &cli::MergeArgs) -> Exit {
+    let summary = match merge::merge(&args.dirs, &args.out) {
+        Ok(summary) => summary,
+        Err(err) => return invalid(err),
+    };
+    if !args.quiet {
+        print_stdout(&report::terminal::render(&summary));
+        eprintln!("report: {}", args.out.display());
+    }
+    if summary.passed {
+        Exit::Passed
+    } else {
+        let failed = summary.thresholds.iter().filter(|t| !t.ok).count();
+        eprintln!("failed: {failed} threshold(s) did not hold on the merged result");
+        Exit::Failed
+    }
+}
+
+/// `agentload cleanup`
+pub fn clean_up(args: &cli::CleanupArgs) -> Exit {
+    let env = &args.token_env;
+    let token = std::env::var(env).unwrap_or_default().trim().to_owned();
+    if token.is_empty() {
+        return invalid(format!(
+            "${env}: the API token is read from the environment variable {env}, which is not set or empty\n  help: export {env}=<your API token>, or name another variable with --token-env"
+        ));
+    }
+    if let Err(err) = url::Url::parse(&args.target) {
+        return invalid(format!(
+            "--target {}: not a URL ({err}); write e.g. https://eu1.make.com/api/v2",
+            args.target
+        ));
+    }
+    let prefix = match (&args.run_id, &args.prefix) {
+        (Some(run_id), _) => engine::fixtures::name_prefix(run_id),
+        (None, Some(prefix)) => prefix.clone(),
+        (None, None) => unreachable!("clap requires --run-id or --prefix"),
+    };
+    let cleanup = cleanup::Cleanup {
+        base_url: args.target.trim_end_matches('/').to_owned(),
+        team_id: args.team_id,
+        token,
+        prefix: prefix.clone(),
+    };
+    let outcome = match runtime().block_on(cleanup.run(args.yes)) {
+        Ok(outcome) => outcome,
+        Err(err) => return invalid(format!("--target {}: {err}", args.target)),
+    };
+    let mut text = String::new();
+    if outcome.found.is_empty() {
+        text += &format!("no agents named {prefix}... in team {}\n", args.team_id);
+    } else {
+        let verb = if args.yes { "deleting" } else { "would delete" };
+        text += &format!(
+            "{verb} {} agent(s) named {prefix}... in team {}:\n",
+            outcome.found.len(),
+            args.team_id
+        );
+        for (id, name) in &outcome.found {
+            text += &format!("  {id}  {name}\n");
+        }
+        if args.yes {
+            text += &format!("deleted {}\n", outcome.deleted);
+        } else {
+            text += "dry run: nothing was deleted; run again with --yes to delete them\n";
+        }
+    }
+    print_stdout(&text);
+    if outcome.left.is_empty() {
+        Exit::Passed
+    } else {
+        eprintln!(
+            "error: {} agent(s) could not be deleted:",
+            outcome.left.len()
+        );
+        for (id, why) in &outcome.left {
+            eprintln!("  {id}: {why}");
+        }
+        Exit::Failed
+    }
 }
 
 /// `agentload report`
@@ -149,12 +242,22 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(plan) => plan,
         Err(diagnostic) => return invalid(diagnostic),
     };
+    // Before any connection: thousands of streams need more files than the usual soft limit.
+    if let Some(warning) = rlimit::shortfall(rlimit::raise(), rlimit::needed(&plan)) {
+        eprintln!("{warning}");
+    }
+    // A shard runs its part: counts split here, rates and ramps by the engine.
+    let shard = args.shard.unwrap_or_default();
+    let plan = shard.apply(&plan);
     let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
     };
     // A short id naming the run and every agent it creates.
-    let run_id = engine::target::random_hex(4);
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| engine::target::random_hex(4));
     let cannot_write =
         |err: std::io::Error| invalid(format!("--out: cannot write into {}: {err}", dir.display()));
     let mut series = match report::series_writers(&dir, &plan, &run_id) {
@@ -202,6 +305,9 @@ pub fn run(args: &RunArgs) -> Exit {
             engine::Options {
                 quiet: args.quiet,
                 threads: args.threads.map(usize::from),
+                goodput: false,
+                shard,
+                start_at: args.start_at,
             },
             engine::Outputs {
                 series,
@@ -217,7 +323,7 @@ pub fn run(args: &RunArgs) -> Exit {
     // Worker threads and the simulator are done; do not wait for idle connections to close.
     runtime.shutdown_background();
 
-    let written = report::write_all(&dir, &output.summary).and_then(|mut written| {
+    let mut written = report::write_all(&dir, &output.summary).and_then(|mut written| {
         let history = history.history();
         let data = report::history::RunData {
             summary: &output.summary,
@@ -226,6 +332,17 @@ pub fn run(args: &RunArgs) -> Exit {
         written.push(report::html::write(&dir, &data)?);
         Ok(written)
     });
+    if args.shard.is_some() && written.is_ok() {
+        let info = merge::part::PartInfo {
+            shard,
+            run_id: &run_id,
+            scenario_hash: scenario_hash(args),
+            start_at: args.start_at,
+        };
+        if let Err(err) = merge::part::write(&dir, info, &plan, &output) {
+            written = Err(err);
+        }
+    }
     print_stdout(&report::terminal::render(&output.summary));
     match &written {
         Ok(_) => eprintln!("report: {}", dir.display()),
@@ -277,6 +394,17 @@ pub fn run(args: &RunArgs) -> Exit {
     }
 }
 
+/// What makes shards' plans the same: the scenario file's bytes and the flags over it.
+fn scenario_hash(args: &RunArgs) -> String {
+    let file = args
+        .scenario
+        .as_ref()
+        .and_then(|path| std::fs::read(path).ok())
+        .unwrap_or_default();
+    let flags = format!("{:?}", args.overrides());
+    merge::part::fingerprint(&[&file, flags.as_bytes()])
+}
+
 /// Ctrl-C or SIGTERM once: stop and clean up. Twice: skip the cleanup.
 async fn watch_signals(control: Arc<Control>, second: CancellationToken) {
     let mut seen = 0;
@@ -294,7 +422,7 @@ async fn watch_signals(control: Arc<Control>, second: CancellationToken) {
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
@@ -310,7 +438,7 @@ async fn wait_for_signal() {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
@@ -325,6 +453,8 @@ pub fn mock(args: &MockArgs) -> Exit {
         Err(diagnostic) => return invalid(diagnostic),
     };
     let faults = config.faults_summary();
+    // Each client stream is a file here too; the limit is raised for them, nothing to check.
+    rlimit::raise();
     let runtime = runtime();
     runtime.block_on(async {
         let server = match sim::SimServer::start(config, args.addr).await {

@@ -1054,4 +1054,320 @@ mod tests {
             }
         }
     }
+
+    /// Properties over generated streams (proptest): valid streams built from a structure whose
+    /// events a small model of the standard predicts, read in any split; and arbitrary bytes
+    /// under a small limit, which must never panic nor buffer past the limit.
+    ///
+    /// Each property runs 512 cases by default, a second or two in CI; set `PROPTEST_CASES`
+    /// (e.g. `PROPTEST_CASES=200000 cargo test --release --lib sse::`) to search deeper locally.
+    mod properties {
+        use proptest::prelude::*;
+        use proptest::sample::{Index, select};
+
+        use super::super::*;
+        use super::{Outcome, assert_finish_reports_cut_off_data, outcome};
+
+        fn config() -> ProptestConfig {
+            let cases = std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(512);
+            ProptestConfig {
+                cases,
+                ..ProptestConfig::default()
+            }
+        }
+
+        /// One line of a valid stream, as its structure.
+        #[derive(Clone, Debug)]
+        enum Line {
+            /// Dispatches the event being assembled.
+            Blank,
+            /// `:text`.
+            Comment(String),
+            /// `name` alone (`value: None`), or `name:` then one space if `space`, then the text.
+            Field {
+                name: &'static str,
+                value: Option<(bool, String)>,
+            },
+        }
+
+        #[derive(Clone, Copy, Debug)]
+        enum End {
+            Lf,
+            Cr,
+            CrLf,
+        }
+
+        /// A valid stream: an optional byte order mark, terminated lines, and maybe one last
+        /// line without a terminator (never blank).
+        #[derive(Clone, Debug)]
+        struct Stream {
+            bom: bool,
+            lines: Vec<(Line, End)>,
+            tail: Option<Line>,
+        }
+
+        /// Field names: the four the standard interprets, and near misses it must ignore.
+        const NAMES: &[&str] = &[
+            "data",
+            "data",
+            "data",
+            "event",
+            "event",
+            "id",
+            "retry",
+            "foo",
+            "Data",
+            "data ",
+            " data",
+            "événement",
+            "retry2",
+        ];
+
+        /// Text of values and comments: ASCII, colons and spaces, NUL, a tab, a BOM character
+        /// (only a leading one is a mark), and multi-byte UTF-8. Never CR or LF.
+        const CHARS: &[char] = &[
+            'a', 'Z', 'q', '0', '7', ' ', ' ', ':', '{', '"', '\\', '\0', '\t', '\u{FEFF}', 'é',
+            'ü', '日', '🎉', '\u{7F}',
+        ];
+
+        fn text(max: usize) -> impl Strategy<Value = String> {
+            prop::collection::vec(select(CHARS), 0..max)
+                .prop_map(|chars| chars.into_iter().collect())
+        }
+
+        fn digits() -> impl Strategy<Value = String> {
+            prop::collection::vec(select(&['0', '1', '5', '9'][..]), 1..25)
+                .prop_map(|chars| chars.into_iter().collect())
+        }
+
+        fn field() -> impl Strategy<Value = Line> {
+            let value = prop_oneof![
+                1 => Just(None),
+                6 => (any::<bool>(), text(40)).prop_map(Some),
+                1 => (any::<bool>(), digits()).prop_map(Some),
+            ];
+            (select(NAMES), value).prop_map(|(name, value)| Line::Field { name, value })
+        }
+
+        fn line() -> impl Strategy<Value = Line> {
+            prop_oneof![
+                3 => Just(Line::Blank),
+                1 => text(20).prop_map(Line::Comment),
+                6 => field(),
+            ]
+        }
+
+        fn end() -> impl Strategy<Value = End> {
+            prop_oneof![Just(End::Lf), Just(End::Cr), Just(End::CrLf)]
+        }
+
+        fn stream() -> impl Strategy<Value = Stream> {
+            let tail = prop_oneof![
+                2 => Just(None),
+                1 => prop_oneof![text(20).prop_map(Line::Comment), field()].prop_map(Some),
+            ];
+            (
+                any::<bool>(),
+                prop::collection::vec((line(), end()), 0..40),
+                tail,
+            )
+                .prop_map(|(bom, lines, tail)| Stream { bom, lines, tail })
+        }
+
+        fn render_line(line: &Line, out: &mut Vec<u8>) {
+            match line {
+                Line::Blank => {}
+                Line::Comment(text) => {
+                    out.push(b':');
+                    out.extend_from_slice(text.as_bytes());
+                }
+                Line::Field { name, value } => {
+                    out.extend_from_slice(name.as_bytes());
+                    if let Some((space, text)) = value {
+                        out.push(b':');
+                        if *space {
+                            out.push(b' ');
+                        }
+                        out.extend_from_slice(text.as_bytes());
+                    }
+                }
+            }
+        }
+
+        /// The stream's bytes. A blank line right after a CR-terminated one is ended with CR
+        /// when LF was drawn: CR then LF is one line end, and the blank line would vanish.
+        fn render(stream: &Stream) -> Vec<u8> {
+            let mut out = Vec::new();
+            if stream.bom {
+                out.extend_from_slice(&BOM);
+            }
+            let mut after_cr = false;
+            for (line, end) in &stream.lines {
+                render_line(line, &mut out);
+                let blank = matches!(line, Line::Blank);
+                let end = match end {
+                    End::Lf if blank && after_cr => End::Cr,
+                    other => *other,
+                };
+                out.extend_from_slice(match end {
+                    End::Lf => b"\n".as_slice(),
+                    End::Cr => b"\r",
+                    End::CrLf => b"\r\n",
+                });
+                after_cr = matches!(end, End::Cr);
+            }
+            if let Some(tail) = &stream.tail {
+                render_line(tail, &mut out);
+            }
+            out
+        }
+
+        /// What the standard says the stream yields, from its structure: the events, whether
+        /// an event with data was cut off at the end, the last event ID and the retry value.
+        fn model(stream: &Stream) -> Outcome {
+            let mut events = Vec::new();
+            let (mut data, mut event_type) = (String::new(), String::new());
+            let (mut last_id, mut retry) = (String::new(), None::<u64>);
+            for (line, _) in &stream.lines {
+                match line {
+                    Line::Blank => {
+                        if !data.is_empty() {
+                            data.pop(); // the LF after the last data value
+                            events.push(SseEvent {
+                                event: if event_type.is_empty() {
+                                    "message".to_owned()
+                                } else {
+                                    event_type.clone()
+                                },
+                                data: data.clone(),
+                                id: (!last_id.is_empty()).then(|| last_id.clone()),
+                            });
+                        }
+                        data.clear();
+                        event_type.clear();
+                    }
+                    Line::Comment(_) => {}
+                    Line::Field { name, value } => {
+                        let value = match value {
+                            None => "",
+                            Some((true, text)) => text,
+                            Some((false, text)) => text.strip_prefix(' ').unwrap_or(text),
+                        };
+                        match *name {
+                            "data" => {
+                                data.push_str(value);
+                                data.push('\n');
+                            }
+                            "event" => event_type = value.to_owned(),
+                            "id" if !value.contains('\0') => last_id = value.to_owned(),
+                            "retry"
+                                if !value.is_empty()
+                                    && value.bytes().all(|b| b.is_ascii_digit()) =>
+                            {
+                                retry = Some(value.bytes().fold(0u64, |ms, digit| {
+                                    ms.saturating_mul(10)
+                                        .saturating_add(u64::from(digit - b'0'))
+                                }));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            let tail_is_data = matches!(&stream.tail, Some(Line::Field { name: "data", .. }));
+            Outcome {
+                events,
+                end: Ok((!data.is_empty() || tail_is_data, last_id, retry)),
+            }
+        }
+
+        /// `bytes` cut at the given points (sorted; repeated points make empty reads).
+        fn split<'a>(bytes: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+            points.sort_unstable();
+            let mut chunks = Vec::with_capacity(points.len() + 1);
+            let mut start = 0;
+            for point in points {
+                chunks.push(&bytes[start..point]);
+                start = point;
+            }
+            chunks.push(&bytes[start..]);
+            chunks
+        }
+
+        /// Bytes likely to trip a decoder (line ends, colons, BOM pieces, UTF-8 fragments),
+        /// mixed with any byte at all.
+        fn noisy_bytes() -> impl Strategy<Value = Vec<u8>> {
+            const PIECES: &[&[u8]] = &[
+                b"data:",
+                b"data",
+                b"event:",
+                b"id:",
+                b"retry:",
+                b":",
+                b" ",
+                b"\r",
+                b"\n",
+                b"\r\n",
+                b"\n\n",
+                b"\xEF\xBB\xBF",
+                b"\xEF",
+                b"\xBB",
+                b"\0",
+                b"12",
+                b"x",
+                b"\xF0\x9F\x8E\x89",
+                b"\xF0\x9F",
+                b"\xFF",
+            ];
+            let piece = prop_oneof![
+                1 => any::<u8>().prop_map(|b| vec![b]),
+                3 => select(PIECES).prop_map(<[u8]>::to_vec),
+            ];
+            prop::collection::vec(piece, 0..80).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn valid_streams_decode_as_the_standard_says_however_they_are_split(
+                stream in stream(),
+                cuts in prop::collection::vec(any::<Index>(), 0..16),
+                bytewise in any::<bool>(),
+            ) {
+                let bytes = render(&stream);
+                let expected = model(&stream);
+                let max = SseDecoder::DEFAULT_MAX_EVENT_BYTES;
+                prop_assert_eq!(&outcome(max, [bytes.as_slice()]), &expected, "whole: {:?}", bytes);
+                let chunks = if bytewise {
+                    bytes.chunks(1).collect()
+                } else {
+                    split(&bytes, &cuts)
+                };
+                prop_assert_eq!(
+                    &outcome(max, chunks.iter().copied()),
+                    &expected,
+                    "cut as {:?}",
+                    chunks
+                );
+            }
+
+            #[test]
+            fn any_bytes_under_a_small_limit_never_panic_nor_outgrow_it(
+                bytes in noisy_bytes(),
+                cuts in prop::collection::vec(any::<Index>(), 0..16),
+                max in 0usize..64,
+            ) {
+                // `outcome` asserts after every read that no more than `max` bytes are held.
+                let whole = outcome(max, [bytes.as_slice()]);
+                assert_finish_reports_cut_off_data(max, &bytes, &whole);
+                let chunks = split(&bytes, &cuts);
+                prop_assert_eq!(&outcome(max, chunks.iter().copied()), &whole, "cut as {:?}", chunks);
+            }
+        }
+    }
 }

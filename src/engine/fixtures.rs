@@ -283,7 +283,8 @@ pub async fn teardown(
     report
 }
 
-async fn delete_all(client: &ApiClient, ids: Vec<String>) -> Vec<(String, Result<(), String>)> {
+/// Deletes `ids`, eight at a time, each with retries; returns how each went.
+pub async fn delete_all(client: &ApiClient, ids: Vec<String>) -> Vec<(String, Result<(), String>)> {
     futures::stream::iter(ids)
         .map(|id| async move {
             let result = delete_with_retry(client, &id).await;

@@ -15,6 +15,7 @@ pub mod program;
 pub mod progress;
 pub mod request_log;
 pub mod schedule;
+pub mod shard;
 pub mod target;
 pub mod worker;
 
@@ -29,9 +30,9 @@ pub use control::Control;
 use fixtures::{Registry, SetupError, Teardown};
 use program::Program;
 
-use crate::api::sse::SseDecoder;
 use crate::api::{ApiClient, ClientOptions, redact};
 use crate::metrics::Recorder;
+use crate::metrics::goodput::GoodputContext;
 use crate::metrics::series::{Recent, SeriesSink};
 use crate::metrics::summary::{RunInfo, Summary};
 use crate::scenario::{Diagnostic, Plan};
@@ -50,6 +51,13 @@ pub struct RunOutput {
     pub embedded: bool,
     /// Faults inside the harness (never the target's): the run is incomplete.
     pub problems: Vec<String>,
+    /// Everything measured, merged: what a sharded run's merge needs besides the summary.
+    pub recorder: Recorder,
+    /// When the plan started on the wall clock; `None` if the load never started.
+    pub load_started: Option<SystemTime>,
+    /// The measured window: from the end of the warmup to the planned end (or to when
+    /// iterations stopped starting).
+    pub measured: Duration,
 }
 
 /// Runs a plan to the end (or to an interrupt) and returns its summary. `second_interrupt`
@@ -61,6 +69,14 @@ pub struct Options {
     pub quiet: bool,
     /// Worker threads; `None` picks by where the target is (see [`worker::default_threads`]).
     pub threads: Option<usize>,
+    /// Report goodput even when the plan has no objectives and no goodput threshold (a sweep's
+    /// steps): every request that succeeded is then good.
+    pub goodput: bool,
+    /// The part of the plan this process runs (`--shard I/N`); the plan given to [`run`] has
+    /// its counts split already ([`shard::Shard::apply`]).
+    pub shard: shard::Shard,
+    /// Start the plan at this instant, after setup (`--start-at`).
+    pub start_at: Option<SystemTime>,
 }
 
 /// Where the run writes as it goes.
@@ -92,12 +108,12 @@ pub async fn run(
         credentials: target.credentials.clone(),
         timeouts: plan.target.timeouts,
         max_idle_connections: 16,
-        max_event_bytes: SseDecoder::DEFAULT_MAX_EVENT_BYTES,
+        max_event_bytes: plan.target.max_event_bytes,
     };
     let client = ApiClient::new(options.clone())
         .map_err(|err| Diagnostic::flag("client", err, "this is a bug; please report it"))?;
     let options_for_teardown = options.clone();
-    let prefix = fixtures::name_prefix(run_id);
+    let prefix = run_options.shard.name_prefix(run_id);
     let registry = Arc::new(Registry::default());
     let started_at = SystemTime::now();
 
@@ -161,6 +177,7 @@ pub async fn run(
         result = fixtures::setup(&client, plan, &prefix, target.make_connection_id, &registry) => Some(result),
         _ = control.stop.cancelled() => None,
     };
+    let mut load_started = None;
     let (recorder, duration, window_end, setup_error, problems) = match setup {
         Some(Ok(agents)) => {
             let program = Arc::new(Program::new(
@@ -181,8 +198,14 @@ pub async fn run(
                 callbacks: receiver.as_ref().map(|r| r.callbacks.clone()),
                 series: Some(collector.sender()),
                 request_rows: request_log.as_ref().map(request_log::RequestLog::sender),
+                objectives: Arc::new(plan.objectives.clone()),
             };
-            let phase = phase::run(plan, shared, threads, quiet, recent).await;
+            let alignment = phase::Alignment {
+                shard: run_options.shard,
+                start_at: run_options.start_at,
+            };
+            let phase = phase::run(plan, shared, threads, quiet, recent, alignment).await;
+            load_started = Some(phase.started);
             (
                 phase.recorder,
                 phase.duration,
@@ -246,9 +269,16 @@ pub async fn run(
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         duration_s: (duration.as_secs_f64() * 1000.0).round() / 1000.0,
         target: target.base_url.clone(),
-        load: phase::load_summary(plan, &recorder, window_end),
+        load: phase::load_summary(plan, run_options.shard, &recorder, window_end),
+        goodput: reports_goodput(plan, run_options.goodput).then(|| GoodputContext {
+            objectives: Arc::new(plan.objectives.clone()),
+            window_s: window_end.saturating_sub(plan.load.warmup).as_secs_f64(),
+        }),
     };
     let mut summary = Summary::build(info, &recorder, &plan.variant_names(), &plan.thresholds);
+    if plan.variants.rank_by.is_some() {
+        summary.rank_variants_by(&recorder, &plan.variant_names(), plan.variants.rank_by);
+    }
     summary.redact(&target.secret);
     let embedded = target.is_embedded();
     if let Some(server) = target.simulator {
@@ -273,5 +303,21 @@ pub async fn run(
         interrupted: control.was_interrupted(),
         embedded,
         problems,
+        recorder,
+        load_started,
+        measured: window_end.saturating_sub(plan.load.warmup),
     })
+}
+
+/// Whether the summary reports goodput: the plan has objectives or a goodput threshold, or the
+/// caller asks.
+fn reports_goodput(plan: &Plan, asked: bool) -> bool {
+    asked
+        || !plan.objectives.is_empty()
+        || plan.thresholds.iter().any(|t| {
+            matches!(
+                t.quantity,
+                crate::metrics::threshold::Quantity::GoodputRate(_)
+            )
+        })
 }

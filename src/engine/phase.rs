@@ -13,6 +13,7 @@ use super::closed::{self, Users};
 use super::open::Slots;
 use super::pacer::{Lane, Pacer, Sleeper};
 use super::schedule::{Arrivals, Schedule};
+use super::shard::Shard;
 use super::worker::{self, Shared, Work, WorkerReport};
 use super::{Control, progress};
 use crate::metrics::Recorder;
@@ -30,16 +31,29 @@ pub struct LoadPhase {
     pub window_end: Duration,
     /// Things that went wrong inside the harness; the run is incomplete.
     pub problems: Vec<String>,
+    /// The wall-clock instant the plan started (`--start-at` when given and met).
+    pub started: SystemTime,
 }
 
-/// Runs the load phase of `plan` on `threads` worker threads.
+/// How the phase fits into a sharded run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Alignment {
+    /// The part of the plan this process runs.
+    pub shard: Shard,
+    /// Start the plan at this instant rather than as soon as the workers are ready.
+    pub start_at: Option<SystemTime>,
+}
+
+/// Runs the load phase of `plan` (its part `alignment.shard`) on `threads` worker threads.
 pub async fn run(
     plan: &Plan,
     shared: Shared,
     threads: usize,
     quiet: bool,
     recent: Recent,
+    alignment: Alignment,
 ) -> LoadPhase {
+    let shard = alignment.shard;
     let control = shared.control.clone();
     let variants = shared.variants;
     let mut problems = Vec::new();
@@ -47,7 +61,10 @@ pub async fn run(
     let mut lanes = Vec::new();
 
     let workers = match &plan.load.pacing {
-        Pacing::Closed { vus, .. } => worker::worker_count(threads, vus.peak()),
+        Pacing::Closed { vus, .. } => {
+            let mine = u32::try_from(shard.vus(vus)).unwrap_or(u32::MAX).max(1);
+            worker::worker_count(threads, mine)
+        }
         Pacing::Open { max_in_flight, .. } => worker::worker_count(threads, *max_in_flight),
     };
     let limiter = match &plan.load.pacing {
@@ -55,7 +72,7 @@ pub async fn run(
         Pacing::Open { .. } => None,
     };
     for index in 0..workers {
-        let (work, lane) = share_of_work(&plan.load.pacing, index, workers, limiter.clone());
+        let (work, lane) = share_of_work(&plan.load.pacing, shard, index, workers, limiter.clone());
         match worker::spawn(index, work, shared.clone()) {
             Ok(worker) => {
                 started.push(worker);
@@ -82,12 +99,12 @@ pub async fn run(
         problems.push(format!("only {ready} of {workers} worker threads started"));
         control.interrupt_internally();
     }
-    let start = Instant::now();
+    let (start, wall) = match alignment.start_at {
+        Some(at) => wait_for_start(at, &control).await,
+        None => (Instant::now(), SystemTime::now()),
+    };
     if let Some(series) = &shared.series {
-        let _ = series.send(SeriesEvent::Start {
-            wall: SystemTime::now(),
-            workers,
-        });
+        let _ = series.send(SeriesEvent::Start { wall, workers });
     }
     for go in gos {
         let _ = go.send(start);
@@ -98,7 +115,7 @@ pub async fn run(
     {
         let sleeper = Arc::new(Sleeper::default());
         let pacer = Pacer {
-            arrivals: Arrivals::new(Schedule::new(rate), *arrival, plan.seed),
+            arrivals: Arrivals::new(Schedule::new(rate), *arrival, plan.seed).share(shard),
             start,
             end: plan.load.stop.duration.map(|d| start + d),
             limit: plan.load.stop.iterations,
@@ -162,12 +179,40 @@ pub async fn run(
         duration,
         window_end,
         problems,
+        started: wall,
+    }
+}
+
+/// Sleeps until `at` (setup and the workers are ready by then), unless the run is stopped
+/// first; returns the start as an instant and on the wall clock. A shard whose setup ended
+/// after `at` starts at once, and says so: its seconds will not line up with the others'.
+async fn wait_for_start(at: SystemTime, control: &Control) -> (Instant, SystemTime) {
+    let now = (Instant::now(), SystemTime::now());
+    match at.duration_since(now.1) {
+        Ok(ahead) => {
+            let start = now.0 + ahead;
+            tokio::select! {
+                _ = tokio::time::sleep_until(start.into()) => {}
+                _ = control.stop.cancelled() => {}
+            }
+            (start, at)
+        }
+        Err(late) => {
+            eprintln!(
+                "warning: setup ended {} after --start-at; this shard starts now, late, and its seconds will not line up with the other shards'",
+                humantime::format_duration(Duration::from_millis(
+                    late.duration().as_millis() as u64
+                ))
+            );
+            now
+        }
     }
 }
 
 /// Worker `index`'s part of the load, and (open model) how the pacer reaches it.
 fn share_of_work(
     pacing: &Pacing,
+    shard: Shard,
     index: usize,
     workers: usize,
     limiter: Option<Arc<governor::DefaultDirectRateLimiter>>,
@@ -177,8 +222,12 @@ fn share_of_work(
             vus, think_time, ..
         } => {
             let users = Users {
+                // The shard's users are I, I+N, ... of the whole; its workers deal them out.
                 numbers: (0..vus.peak())
-                    .filter(|vu| *vu as usize % workers == index)
+                    .filter(|vu| shard.owns(u64::from(*vu)))
+                    .enumerate()
+                    .filter(|(k, _)| k % workers == index)
+                    .map(|(_, vu)| vu)
                     .collect(),
                 ramp: vus.clone(),
                 think_time: *think_time,
@@ -260,8 +309,14 @@ fn share(total: usize, workers: usize, index: usize) -> usize {
 
 /// The summary's `load` block: what was asked for and what was achieved, over one measured
 /// window: from the end of the warmup to `window_end` (the planned end, or when iterations
-/// stopped starting). The grace period after it is not load time.
-pub fn load_summary(plan: &Plan, recorder: &Recorder, window_end: Duration) -> LoadSummary {
+/// stopped starting). The grace period after it is not load time. A shard reports its part.
+pub fn load_summary(
+    plan: &Plan,
+    shard: Shard,
+    recorder: &Recorder,
+    window_end: Duration,
+) -> LoadSummary {
+    let part = f64::from(shard.count);
     let measured = window_end.saturating_sub(plan.load.warmup).as_secs_f64();
     let per_second = |count: f64| {
         if measured > 0.0 {
@@ -271,7 +326,7 @@ pub fn load_summary(plan: &Plan, recorder: &Recorder, window_end: Duration) -> L
         }
     };
     let (model, target_rate, max_in_flight, vus) = match &plan.load.pacing {
-        Pacing::Closed { vus, .. } => ("closed", None, None, Some(u64::from(vus.peak()))),
+        Pacing::Closed { vus, .. } => ("closed", None, None, Some(shard.vus(vus))),
         Pacing::Open {
             rate,
             max_in_flight,
@@ -280,9 +335,9 @@ pub fn load_summary(plan: &Plan, recorder: &Recorder, window_end: Duration) -> L
             let schedule = Schedule::new(rate);
             let planned = schedule.expected_by(window_end) - schedule.expected_by(plan.load.warmup);
             let target = if measured > 0.0 {
-                per_second(planned)
+                per_second(planned / part)
             } else {
-                rate.start.as_per_second()
+                rate.start.as_per_second() / part
             };
             ("open", Some(target), Some(u64::from(*max_in_flight)), None)
         }

@@ -126,6 +126,8 @@ pub struct Arrivals {
     rng: SmallRng,
     /// The next arrival's position on the expected-count axis.
     position: f64,
+    /// Arrivals of the whole this share steps over: N for a shard of N, else 1.
+    stride: f64,
 }
 
 impl Arrivals {
@@ -135,11 +137,28 @@ impl Arrivals {
             arrival,
             rng: SmallRng::seed_from_u64(seed),
             position: 0.0,
+            stride: 1.0,
         };
         if arrival == Arrival::Poisson {
             arrivals.position = arrivals.exponential();
         }
         arrivals
+    }
+
+    /// One shard's part of the arrivals, on the whole plan's schedule: constant arrivals
+    /// I, I+N, I+2N, ... (so the shards' union is exactly the planned schedule); Poisson ones a
+    /// process of its own with N times the mean gap, i.e. rate R/N (give each shard its own seed).
+    pub fn share(mut self, shard: super::shard::Shard) -> Arrivals {
+        if shard.is_whole() {
+            return self;
+        }
+        let stride = f64::from(shard.count);
+        self.stride = stride;
+        self.position = match self.arrival {
+            Arrival::Constant => f64::from(shard.index),
+            Arrival::Poisson => stride * self.exponential(),
+        };
+        self
     }
 
     fn exponential(&mut self) -> f64 {
@@ -153,8 +172,8 @@ impl Arrivals {
     pub fn next_offset(&mut self) -> Option<Duration> {
         let at = self.schedule.time_of(self.position)?;
         self.position += match self.arrival {
-            Arrival::Constant => 1.0,
-            Arrival::Poisson => self.exponential(),
+            Arrival::Constant => self.stride,
+            Arrival::Poisson => self.stride * self.exponential(),
         };
         Some(at)
     }

@@ -43,6 +43,8 @@ pub enum Quantity {
     AchievedRate,
     DroppedIterations,
     Iterations,
+    /// Good requests per second (`goodput.rate`), over all ops or one (`<op>.goodput.rate`).
+    GoodputRate(Option<Op>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,6 +182,13 @@ impl Threshold {
             Quantity::AchievedRate => Some(summary.load.achieved_rate),
             Quantity::DroppedIterations => Some(summary.load.dropped_iterations as f64),
             Quantity::Iterations => Some(summary.load.iterations as f64),
+            Quantity::GoodputRate(op) => match op {
+                Some(op) => Some(op_summary(*op)?.slo.as_ref()?.goodput_rate),
+                None => all()
+                    .map(|s| Some(s.slo.as_ref()?.goodput_rate))
+                    .sum::<Option<f64>>()
+                    .filter(|_| summary.goodput.is_some()),
+            },
         }
     }
 }
@@ -225,6 +234,8 @@ fn parse_quantity(path: &str) -> Result<(Quantity, Kind), String> {
         ["load", "achieved_rate"] => (Quantity::AchievedRate, Kind::PerSecond),
         ["load", "dropped_iterations"] => (Quantity::DroppedIterations, Kind::Count),
         ["load", "iterations"] => (Quantity::Iterations, Kind::Count),
+        ["goodput", "rate"] => (Quantity::GoodputRate(None), Kind::PerSecond),
+        [name, "goodput", "rate"] => (Quantity::GoodputRate(Some(op(name)?)), Kind::PerSecond),
         [name, "requests"] => (Quantity::Requests(op(name)?), Kind::Count),
         [name, "errors", "rate"] => (Quantity::ErrorRate(Some(op(name)?)), Kind::Fraction),
         [name, "errors", "count"] => (

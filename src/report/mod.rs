@@ -2,6 +2,7 @@
 //! one module per format, each rendering the same [`Summary`].
 
 pub mod charts;
+pub mod comparison;
 #[cfg(test)]
 mod fixture;
 pub mod history;

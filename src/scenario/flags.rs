@@ -39,6 +39,10 @@ pub struct Overrides {
     pub system_prompt: Option<String>,
     /// Replace `[target.timeout]` values, one kind each; a later one wins.
     pub timeouts: Vec<(TimeoutKind, Duration)>,
+    /// Replaces `target.max_event_size`, in bytes.
+    pub max_event_bytes: Option<usize>,
+    /// Replace the file's `[slo]` as a whole, when any is given.
+    pub objectives: Vec<crate::metrics::slo::Objective>,
 }
 
 impl Plan {
@@ -79,6 +83,7 @@ impl Plan {
                 timeouts: Timeouts::default(),
                 retry_after: RetryAfter::default(),
                 max_retries: DEFAULT_MAX_RETRIES,
+                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             },
             fixtures: Vec::new(),
             load: Load {
@@ -96,9 +101,11 @@ impl Plan {
             },
             mix: Vec::new(),
             thresholds: Vec::new(),
+            objectives: Default::default(),
             simulator: SimulatorSettings::default(),
             template: AgentTemplate::default(),
             callback: CallbackSettings::default(),
+            variants: Variants::default(),
         };
         plan.apply(overrides)?;
         Ok(plan)
@@ -129,6 +136,9 @@ impl Plan {
         }
         for (kind, limit) in &overrides.timeouts {
             self.target.timeouts.set(*kind, *limit);
+        }
+        if let Some(bytes) = overrides.max_event_bytes {
+            self.target.max_event_bytes = bytes;
         }
         Ok(())
     }
@@ -247,6 +257,7 @@ impl Plan {
                     kind: FixtureKind::Existing { id: id.clone() },
                 })
                 .collect();
+            self.variants.matrix = None;
             // The file's entries named agents that are gone: they rotate over the given ones.
             for entry in &mut self.mix {
                 if entry.agents != AgentChoice::None {
@@ -311,6 +322,9 @@ impl Plan {
         if let Some(prompt) = &overrides.system_prompt {
             self.template.system_prompt = prompt.clone();
         }
+        if !overrides.objectives.is_empty() {
+            self.objectives = crate::metrics::slo::Objectives::new(overrides.objectives.clone());
+        }
         let needs_agent = self.mix.iter().any(|m| m.op.targets_fixture());
         let made_temporary = needs_agent && self.fixtures.is_empty();
         if made_temporary {
@@ -374,6 +388,16 @@ impl Plan {
                         "threshold `{threshold}` names agent {variant:?}, which this run does not have"
                     ),
                     "--agent-id replaced the file's agents; drop the threshold or the flag",
+                ));
+            }
+        }
+        for objective in self.objectives.list() {
+            if let Some(problem) = crate::metrics::slo::Objectives::unmeasurable(objective, &sent) {
+                return Err(Diagnostic::in_file(
+                    &self.origin,
+                    Some("slo"),
+                    format!("objective `{objective}` can never judge a request: {problem}"),
+                    "bound a metric of an op the mix sends (see \"SLOs\" in scenarios/README.md); with --op, check the ops given",
                 ));
             }
         }

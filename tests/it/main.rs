@@ -1,7 +1,9 @@
 //! Integration tests: the `agentload` binary against HTTP servers on loopback (the simulator
 //! in-process, `agentload mock`, and an independent strict server), never a fixed port.
 
+mod cleanup;
 mod cli;
+mod deploy;
 mod faults;
 mod foreign;
 mod hlog_independent;
@@ -12,4 +14,8 @@ mod outputs;
 mod rerender;
 mod runs;
 mod schema;
+mod shard;
+mod streams;
+mod sweep;
 mod util;
+mod variants;
