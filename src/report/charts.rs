@@ -61,10 +61,10 @@ fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<()>) -> 
     Ok(text)
 }
 
-/// The top of a y axis holding `values`: a little headroom, never empty.
+/// The top of a y axis holding `values`: headroom for the legend above the data, never empty.
 fn y_top<'a>(values: impl Iterator<Item = &'a f64>) -> f64 {
     let max = values.copied().fold(0.0_f64, f64::max);
-    if max > 0.0 { max * 1.1 } else { 1.0 }
+    if max > 0.0 { max * 1.3 } else { 1.0 }
 }
 
 /// Compact axis numbers: `1500` → `1.5k`, `0.25` → `0.25`.
@@ -112,7 +112,7 @@ pub fn over_time(title: &str, y_desc: &str, seconds: f64, lines: &[Line]) -> Res
             .axis_desc_style((FONT, 16))
             .draw()
             .map_err(failed)?;
-        draw_lines(&mut chart, lines)?;
+        draw_lines(&mut chart, lines, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }
@@ -120,6 +120,7 @@ pub fn over_time(title: &str, y_desc: &str, seconds: f64, lines: &[Line]) -> Res
 fn draw_lines<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
     chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>,
     lines: &[Line],
+    legend: SeriesLabelPosition,
 ) -> Result<()> {
     for line in lines {
         let color = line.color;
@@ -134,7 +135,7 @@ fn draw_lines<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(legend)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(180, 180, 180))
         .label_font((FONT, 15))
@@ -169,27 +170,36 @@ pub fn percentile_curves(title: &str, y_desc: &str, lines: &[Line]) -> Result<St
         .flat_map(|l| l.points.iter().map(|(x, _)| *x))
         .fold(2.0_f64, f64::max)
         .ceil();
+    // An empty strip to the right of the last percentile holds the legend.
+    let edge = right * 1.3;
     svg(|root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 22))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(64)
-            .build_cartesian_2d(0.0..right, (bottom..top).log_scale())
+            .build_cartesian_2d(0.0..edge, (bottom..top).log_scale())
             .map_err(failed)?;
         chart
             .configure_mesh()
             .x_desc("percentile (log scale of 1/(1-p))")
             .y_desc(y_desc)
             .x_labels(right as usize + 1)
-            .x_label_formatter(&|x| percentile_label(*x))
+            .x_label_formatter(&|x| {
+                if *x <= right {
+                    percentile_label(*x)
+                } else {
+                    String::new()
+                }
+            })
             .y_label_formatter(&|y| axis_number(*y))
             .light_line_style(RGBColor(238, 238, 238))
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 16))
             .draw()
             .map_err(failed)?;
-        draw_lines(&mut chart, &lines)?;
+        // Fast ops sit low on the right: the legend goes there, clear of the slow ones.
+        draw_lines(&mut chart, &lines, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
 }

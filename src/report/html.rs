@@ -519,7 +519,7 @@ pub fn charts(data: &RunData<'_>) -> Vec<Chart> {
             id: "in-flight".into(),
             svg: charts::over_time(
                 "In flight and dropped arrivals",
-                "requests in flight, arrivals dropped per second",
+                "in flight; dropped per second",
                 seconds,
                 &lines,
             ),

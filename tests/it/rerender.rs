@@ -106,3 +106,24 @@ fn a_missing_or_corrupt_stored_file_exits_2_naming_it() {
     assert_code(&output, 2);
     assert!(text(&output.stderr).contains("summary.json: cannot read"));
 }
+
+#[test]
+fn a_run_whose_setup_fails_still_writes_a_page_that_renders_again() {
+    let sim = Sim::start(fast_profile());
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(dir.path(), "s.toml", &one_op("get", Some("alpha"), 5, 1));
+    let out = dir.path().join("out");
+    // A wrong token: creating the fixture agents fails, no load is sent.
+    let output = run_command(&path, &out, &sim.base_url(), "not-the-token")
+        .output()
+        .unwrap();
+    assert_code(&output, 2);
+    let page = std::fs::read_to_string(out.join("report.html")).expect("report.html is written");
+    assert!(page.contains("No second of load was completed"), "{page}");
+    assert!(!page.contains("not-the-token"));
+
+    let again = dir.path().join("again");
+    assert_code(&report(&[&out, Path::new("--out"), &again]), 0);
+    let rendered = std::fs::read_to_string(again.join("report.html")).unwrap();
+    assert_eq!(rendered, page);
+}
