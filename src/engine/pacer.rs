@@ -14,20 +14,23 @@ use super::schedule::Arrivals;
 /// A sleep that `stop` cuts short.
 #[derive(Debug, Default)]
 pub struct Sleeper {
-    stopped: Mutex<bool>,
+    /// When `stop` was called.
+    stopped: Mutex<Option<Instant>>,
     wake: Condvar,
 }
 
 impl Sleeper {
-    /// Sleeps until `at`; false if stopped first.
+    /// Sleeps until `at`; false if stopped before `at`. An instant before the stop is reached
+    /// even when this thread wakes only after it (starved by the machine): its arrival was
+    /// planned before the stop, so it is handed on, late, and runs or is counted as dropped.
     pub fn sleep_until(&self, at: Instant) -> bool {
         let mut stopped = self
             .stopped
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
-            if *stopped {
-                return false;
+            if let Some(stop) = *stopped {
+                return at < stop;
             }
             let now = Instant::now();
             if now >= at {
@@ -41,11 +44,12 @@ impl Sleeper {
         }
     }
 
+    /// Stops now: sleeps to later instants end at once (the first stop counts).
     pub fn stop(&self) {
-        *self
-            .stopped
+        self.stopped
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert_with(Instant::now);
         self.wake.notify_all();
     }
 }
@@ -93,6 +97,7 @@ impl Pacer {
                 break;
             }
             if !self.sleeper.sleep_until(at) {
+                // Stopped before `at`: this and every later arrival come after the stop.
                 break;
             }
             let lane = self.least_loaded(turn);
@@ -190,6 +195,60 @@ mod tests {
             control.ended_early().is_some(),
             "the measured window ends at the last arrival"
         );
+    }
+
+    /// A pacer for 1000 arrivals a second on one worker, whose clock started `behind` ago
+    /// (so it wakes late for every arrival in it, as a starved thread does), already stopped
+    /// `stop` after its start; what it hands on.
+    fn starved(behind: Duration, end: Duration, stop: Duration) -> (Instant, Vec<Instant>) {
+        let start = Instant::now() - behind;
+        let (a, mut rx_a) = lane();
+        let sleeper = Sleeper::default();
+        *sleeper.stopped.lock().unwrap() = Some(start + stop);
+        let pacer = Pacer {
+            arrivals: Arrivals::new(
+                Schedule::new(&Ramp::fixed(Rate::per_second(1000.0))),
+                Arrival::Constant,
+                1,
+            ),
+            start,
+            end: Some(start + end),
+            limit: None,
+            lanes: vec![a],
+            control: Arc::new(Control::new(None)),
+            sleeper: Arc::new(sleeper),
+        };
+        pacer.spawn().unwrap().join().unwrap();
+        (start, drain(&mut rx_a))
+    }
+
+    #[test]
+    fn a_starved_pacer_stopped_at_the_end_still_hands_on_every_arrival_planned_before_it() {
+        // The end of the duration stops the sleeper just after the end, while the pacer is
+        // still a second behind: the 200 arrivals planned before the end all go out, late,
+        // with the instants the plan gave them (so their wait shows the lateness).
+        let ms = Duration::from_millis;
+        let (start, sent) = starved(ms(1_000), ms(200), ms(201));
+        assert_eq!(
+            sent.len(),
+            200,
+            "arrivals planned before the end are never lost"
+        );
+        assert_eq!(sent[0], start);
+        assert_eq!(sent[199], start + ms(199));
+    }
+
+    #[test]
+    fn a_starved_pacer_stopped_early_hands_on_exactly_the_arrivals_planned_before_the_stop() {
+        // Ctrl-C 50.5 ms into a 10 s plan while the pacer is a second behind: arrivals 0..=50
+        // were planned before the stop (the workers count them as dropped), none after it.
+        let ms = Duration::from_millis;
+        let (start, sent) = starved(ms(1_000), ms(10_000), Duration::from_micros(50_500));
+        assert_eq!(sent.len(), 51);
+        assert_eq!(sent[50], start + ms(50));
+        // A stop before the start hands on nothing.
+        let (_, sent) = starved(ms(1_000), ms(10_000), Duration::ZERO);
+        assert!(sent.is_empty(), "{} arrivals after the stop", sent.len());
     }
 
     #[test]

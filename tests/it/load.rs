@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use agentload::scenario::units::Spread;
+use agentload::engine::schedule::{Arrivals, Schedule};
+use agentload::scenario::units::{Rate, Spread};
+use agentload::scenario::{Arrival, Ramp};
 use serde_json::Value;
 
 use crate::util::*;
@@ -491,6 +493,16 @@ fn under_overload_every_arrival_runs_or_is_dropped_whatever_the_threads() {
         "[load]\nmodel = \"open\"\nrate = \"1000/s\"\narrival = \"poisson\"\nduration = \"2s\"\nmax_in_flight = 8\nmax_queue = 50",
     );
     let path = scenario(dir.path(), "overload.toml", &text);
+    // The arrivals this seeded (seed 1) Poisson schedule plans in 2 s.
+    let mut plan = Arrivals::new(
+        Schedule::new(&Ramp::fixed(Rate::per_second(1000.0))),
+        Arrival::Poisson,
+        1,
+    );
+    let planned = std::iter::from_fn(|| plan.next_offset())
+        .take_while(|offset| *offset < Duration::from_secs(2))
+        .count() as u64;
+    assert!((1800..2200).contains(&planned), "{planned} planned");
     let mut started = Vec::new();
     for threads in ["1", "2"] {
         let out = dir.path().join(format!("out-{threads}"));
@@ -498,10 +510,10 @@ fn under_overload_every_arrival_runs_or_is_dropped_whatever_the_threads() {
         let summary = summary(&out);
         let runs = count(&summary["ops"]["run"]["requests"]);
         let dropped = count(&summary["load"]["dropped_iterations"]);
-        // The arrivals of this seeded Poisson schedule in 2 s, whatever happens to them.
-        let arrivals = runs + dropped;
-        assert!(
-            (arrivals as f64 - 2000.0).abs() < 4.0 * 2000f64.sqrt(),
+        // Every planned arrival runs or is dropped, however late the overloaded pacer is.
+        assert_eq!(
+            runs + dropped,
+            planned,
             "{threads} threads: {runs} + {dropped}"
         );
         started.push(runs as f64);
