@@ -127,21 +127,22 @@ def run_agentload(binary, work, name, scenario, target, limit_s, poll=None):
     killer = threading.Timer(limit_s, child.kill)
     killer.start()
     peak = [0]
+    sched = {}  # worker thread id -> (seconds on a CPU, seconds runnable but waiting for one)
     done = threading.Event()
 
     def poller():
-        while not done.wait(0.2):
-            peak[0] = max(peak[0], poll())
+        while not done.wait(0.1):
+            if poll:
+                peak[0] = max(peak[0], poll())
+            sched.update(worker_schedstat(child.pid))
 
-    watcher = threading.Thread(target=poller) if poll else None
-    if watcher:
-        watcher.start()
+    watcher = threading.Thread(target=poller)
+    watcher.start()
     # wait4 reports this child's own peak RSS, not the largest of all children so far.
     _, status, usage = os.wait4(child.pid, 0)
     done.set()
     killer.cancel()
-    if watcher:
-        watcher.join()
+    watcher.join()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         with open(stderr_path) as f:
@@ -150,7 +151,36 @@ def run_agentload(binary, work, name, scenario, target, limit_s, poll=None):
     with open(os.path.join(out, "summary.json")) as f:
         summary = json.load(f)
     summary["cpu_s"] = usage.ru_utime + usage.ru_stime
+    summary["worker_on_cpu_s"] = sum(on for on, _ in sched.values())
+    summary["worker_waiting_s"] = sum(waiting for _, waiting in sched.values())
     return summary, usage.ru_maxrss, peak[0]
+
+
+def worker_schedstat(pid):
+    """(on a CPU, runnable but waiting for a CPU) in seconds, of each of agentload's worker
+    threads, from /proc/<pid>/task/<tid>/schedstat: how much the machine delayed them."""
+    found = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if not f.read().startswith("agentload-work"):
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                on_cpu, waiting, _ = (int(x) for x in f.read().split())
+            found[tid] = (on_cpu / 1e9, waiting / 1e9)
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def report_scheduling(summary):
+    print(f"      (agentload's worker threads: {summary['worker_on_cpu_s']:.2f} s on a CPU, "
+          f"{summary['worker_waiting_s']:.2f} s runnable but waiting for one, in a "
+          f"{summary['duration_s']:.1f} s run)", flush=True)
 
 
 def stream_scenario(name, agent, vus, iterations, think_time, ramp=None):
@@ -208,6 +238,7 @@ def bench_sim(binary, work):
         scenario = stream_scenario("streams-sim", None, vus, iterations, "0ms..300ms")
         summary, _, _ = run_agentload(binary, work, "sim", scenario, mock.base_url, 300)
     check_accuracy("sim", summary["ops"]["run_stream"], ttfs, gap, steps)
+    report_scheduling(summary)
 
 
 # 2. Accuracy against a server that is not ours.
@@ -401,6 +432,7 @@ def bench_foreign(binary, work):
         written = list(server.written)
     stats = summary["ops"]["run_stream"]
     check_accuracy("foreign", stats, FOREIGN_TTFS_MS, FOREIGN_GAP_MS, len(ROLES))
+    report_scheduling(summary)
     ok = stats["ok"]
     expected_roles = {"system": ok, "user": ok, "tool": 2 * ok, "assistant": ok}
     by_role = {role: n for role, n in (stats.get("steps_by_role") or {}).items() if n}
@@ -458,6 +490,7 @@ def bench_scale(binary, work):
           f"ttfs p50 {stats['metrics']['ttfs']['p50']:.1f} ms p99 "
           f"{stats['metrics']['ttfs']['p99']:.1f} ms, ttfb p50 {stats['metrics']['ttfb']['p50']:.1f}"
           f" ms; CPU: agentload {summary['cpu_s']:.1f} s, mock {mock_cpu:.1f} s", flush=True)
+    report_scheduling(summary)
     assert idle["ops"]["run_stream"]["ok"] == 1
 
 
