@@ -26,8 +26,10 @@ impl Interval {
         self.1
     }
 
+    /// Both ends multiplied by `by` (µs to ms), to the µs: no float noise in the reports.
     pub fn scaled(self, by: f64) -> Interval {
-        Interval(self.0 * by, self.1 * by)
+        let round = |v: f64| (v * by * 1000.0).round() / 1000.0;
+        Interval(round(self.0), round(self.1))
     }
 }
 
@@ -161,7 +163,11 @@ pub fn wilson(part: u64, whole: u64, confidence: f64) -> Option<Interval> {
     let z2 = z * z;
     let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
     let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
-    Some(Interval((centre - half).max(0.0), (centre + half).min(1.0)))
+    let round = |v: f64| (v * 1e6).round() / 1e6;
+    Some(Interval(
+        round((centre - half).max(0.0)),
+        round((centre + half).min(1.0)),
+    ))
 }
 
 /// The complementary error function, with a relative error below 1.2e-7 everywhere
@@ -271,6 +277,9 @@ mod tests {
         // The p95 of 59 samples has no upper order statistic at 95% (P(B = 59) = 4.85% for
         // B ~ Bin(59, 0.95)); of 100, x(90)..x(100) (P(90 <= B < 100) = 98.3%).
         assert_eq!(order_statistic_ranks(59, 0.95, 0.95), None);
+        // Its upper end needs P(B = n) = 0.95^n <= 2.5%: 72 samples.
+        assert_eq!(order_statistic_ranks(71, 0.95, 0.95), None);
+        assert_eq!(order_statistic_ranks(72, 0.95, 0.95), Some((64, 72)));
         assert_eq!(order_statistic_ranks(100, 0.95, 0.95), Some((90, 100)));
         assert_eq!(order_statistic_ranks(0, 0.5, 0.95), None);
     }

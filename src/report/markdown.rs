@@ -231,7 +231,7 @@ fn comparisons(out: &mut String, summary: &Summary) {
                 .collect();
             let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
-        let _ = writeln!(out, "\n{}\n", escape(&table.chain));
+        let _ = writeln!(out, "\n`{}`\n", table.chain.replace('`', "'"));
     }
     let _ = writeln!(
         out,

@@ -367,6 +367,93 @@ fn render(pieces: &[Piece], model: &str, model_number: usize, prompt_number: usi
 mod tests {
     use super::*;
 
+    fn parse(variants: &str, agents: &str) -> Result<crate::scenario::Plan, Diagnostic> {
+        let text = format!(
+            "{agents}\n[variants]\n{variants}\n[load]\nvus = 1\niterations = 1\n[[mix]]\nop = \"run\"\n"
+        );
+        crate::scenario::parse("v.toml", text.as_bytes(), "v")
+    }
+
+    fn error(variants: &str, agents: &str) -> Diagnostic {
+        parse(variants, agents).expect_err("the matrix should be refused")
+    }
+
+    const AGENT: &str = "[[agents]]\nname = \"base\"\nmodel = \"m\"\nsystem_prompt = \"p\"";
+
+    #[test]
+    fn a_matrix_makes_one_agent_per_combination_after_the_agents() {
+        let plan = parse(
+            "models = [\"a\", \"b\"]\nsystem_prompts = [\"x\", \"y\", \"z\"]\nbody = { llmConfig = { maxTokens = 9 } }",
+            AGENT,
+        )
+        .unwrap();
+        let names: Vec<&str> = plan.fixtures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["base", "a/p1", "a/p2", "a/p3", "b/p1", "b/p2", "b/p3"]
+        );
+        let FixtureKind::Create {
+            model,
+            system_prompt,
+            extra,
+        } = &plan.fixtures[6].kind
+        else {
+            panic!("matrix agents are created");
+        };
+        assert_eq!((model.as_str(), system_prompt.as_str()), ("b", "z"));
+        assert_eq!(extra["llmConfig"]["maxTokens"], 9);
+        let matrix = plan.variants.matrix.as_ref().unwrap();
+        assert_eq!(matrix.cell("b/p2"), Some((1, 1)));
+        assert_eq!(matrix.cell("base"), None);
+        assert_eq!(plan.mix[0].agents, crate::scenario::AgentChoice::All);
+        assert_eq!(plan.variants.rank_by, None);
+    }
+
+    #[test]
+    fn default_names_follow_the_lists_given() {
+        let plan = parse("models = [\"a\", \"b\"]", "").unwrap();
+        assert_eq!(plan.variant_names(), ["a", "b"]);
+        let FixtureKind::Create { system_prompt, .. } = &plan.fixtures[0].kind else {
+            panic!();
+        };
+        assert_eq!(*system_prompt, AgentTemplate::default().system_prompt);
+        let plan = parse("system_prompts = [\"x\", \"y\"]", "").unwrap();
+        assert_eq!(plan.variant_names(), ["p1", "p2"]);
+        let plan = parse("models = [\"a:1\", \"b:2\"]\nname = \"m{m}\"", "").unwrap();
+        assert_eq!(plan.variant_names(), ["m1", "m2"]);
+        // rank_by alone ranks the [[agents]].
+        let plan = parse("rank_by = \"server_time\"", AGENT).unwrap();
+        assert_eq!(plan.variants.rank_by, Some(Metric::ServerTime));
+        assert_eq!(plan.variant_names(), ["base"]);
+    }
+
+    #[test]
+    fn bad_matrices_are_refused_at_their_key() {
+        let e = error("models = [\"a\", \" \"]", "");
+        assert_eq!(e.key.as_deref(), Some("variants.models[1]"));
+        assert!(e.message.contains("empty"), "{e}");
+        let e = error("system_prompts = []", "");
+        assert_eq!(e.key.as_deref(), Some("variants.system_prompts"));
+        let e = error("models = [\"base\"]", AGENT);
+        assert!(
+            e.message.contains("an [[agents]] entry has that name"),
+            "{e}"
+        );
+        let e = error("models = [\"a\"]\nname = \"{model}-{modle}\"", "");
+        assert_eq!(e.key.as_deref(), Some("variants.name"));
+        assert!(e.message.contains("unknown placeholder {modle}"), "{e}");
+        let e = error("models = [\"a\"]\nbody = { name = \"x\" }", "");
+        assert_eq!(e.key.as_deref(), Some("variants.body"));
+        let e = error("rank_by = \"steps\"", AGENT);
+        assert_eq!(e.key.as_deref(), Some("variants.rank_by"));
+        let e = error("rank_by = \"ttfs\"", "");
+        assert!(e.message.contains("no [[agents]] to compare"), "{e}");
+        let e = error("name = \"{model}\"", AGENT);
+        assert_eq!(e.key.as_deref(), Some("variants.name"));
+        let e = error("colour = 1", "");
+        assert!(e.message.contains("unknown field `colour`"), "{e}");
+    }
+
     #[test]
     fn patterns_split_into_text_and_placeholders() {
         let pieces = parse_pattern("{model}/p{prompt}").unwrap();
