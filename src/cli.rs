@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::metrics::slo::Objective;
 use crate::metrics::threshold::Threshold;
 use crate::scenario::units::Rate;
-use crate::scenario::units::{Spread, parse_duration};
+use crate::scenario::units::{Spread, parse_byte_size, parse_duration};
 use crate::scenario::{Arrival, Diagnostic, MixOp, Overrides, TimeoutKind};
 use crate::sim::faults::{self, Chance, Cut, Endpoints, RateLimit, Stall, StatusFault};
 use crate::sim::{Profile, SimConfig};
@@ -73,6 +74,136 @@ pub enum Command {
         interval of the change leaves out 0) by more than the tolerance. See \"CI: thresholds and regressions\" in the README.\n\
         Exit codes: 0 no regression, 1 a regression, 2 a folder missing or unreadable.")]
     Compare(CompareArgs),
+    /// Run a scenario as an open model at successive rates, or search for the highest rate
+    /// that meets its SLOs (capacity), and report each step and the answer.
+    #[command(after_help = "Examples:\n  \
+        agentload sweep scenarios/capacity.toml --rates 2/s,5/s,10/s,20/s --step-duration 20s\n  \
+        agentload sweep scenarios/capacity.toml --search --min 2/s --max 200/s --precision 10%\n  \
+        agentload sweep scenarios/mixed.toml --search --slo 'ttfs<=2s' --slo 'latency<=20s' --goodput-target 99%\n\n\
+        Each step runs the scenario as an open model at one rate for --warmup plus --step-duration,\n\
+        and writes its own report under DIR/steps/<rate>/; DIR/sweep.json and sweep.md hold the table.\n\
+        A step passes when SLO attainment (good / requests) >= --goodput-target, the achieved rate is\n\
+        within 5% of the offered rate, and at most 1% of iterations were dropped.\n\
+        --search doubles from --min until a step fails, then bisects to --precision.\n\
+        Exit codes: 0 a rate passed, 1 none did, 2 invalid input, 130 interrupted (what ran is written).")]
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("rates_or_search").required(true).args(["rates", "search"])))]
+pub struct SweepArgs {
+    /// The scenario file (TOML); its load shape is replaced by each step's rate.
+    pub scenario: PathBuf,
+    /// The rates to run, comma-separated, e.g. 1/s,2/s,5/s,10/s (each once, lowest first).
+    #[arg(long, value_name = "R,...", value_delimiter = ',', value_parser = rate_flag)]
+    pub rates: Vec<Rate>,
+    /// Search for the highest rate that passes: double from --min until a step fails, then
+    /// bisect to --precision.
+    #[arg(long)]
+    pub search: bool,
+    /// The search's first rate (default 1/s).
+    #[arg(long, value_name = "R", value_parser = rate_flag, requires = "search")]
+    pub min: Option<Rate>,
+    /// The search's highest rate (default 1000/s).
+    #[arg(long, value_name = "R", value_parser = rate_flag, requires = "search")]
+    pub max: Option<Rate>,
+    /// Stop searching when the highest pass and the lowest failure are this close, as a
+    /// percentage of the pass (default 10%).
+    #[arg(long, value_name = "PCT", value_parser = percent_flag, requires = "search")]
+    pub precision: Option<f64>,
+    /// The measured part of each step.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = duration_flag)]
+    pub step_duration: Duration,
+    /// Load before each step's measured part, left out of it (default: the scenario's
+    /// load.warmup, else 5s).
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Idle time between steps, e.g. to let a per-minute rate limit window or an autoscaler
+    /// settle.
+    #[arg(long, value_name = "D", default_value = "0s", value_parser = parse_duration)]
+    pub pause: Duration,
+    /// A service-level objective (repeatable; replaces the file's [slo]), e.g. --slo 'ttfs<=2s'.
+    #[arg(long = "slo", value_name = "EXPR", value_parser = slo_flag)]
+    pub slos: Vec<Objective>,
+    /// SLO attainment (good / requests) a step needs to pass.
+    #[arg(long, value_name = "PCT", default_value = "95%", value_parser = percent_flag)]
+    pub goodput_target: f64,
+    /// Sweep folder (default reports/<UTC timestamp>-<scenario>-sweep/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Base URL of the API (overrides target.base_url); without one, the embedded simulator.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Environment variable holding the API token (default MAKE_API_TOKEN).
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+    /// Team id sent as teamId on every call (overrides target.team_id).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub team_id: Option<u64>,
+    /// Make connection used by the agents the sweep creates (overrides target.make_connection_id).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub make_connection_id: Option<u64>,
+    /// Worker threads generating load (default as for run).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// No progress lines; the table and errors are still printed.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl SweepArgs {
+    /// The checked sweep these flags describe.
+    pub fn config(&self) -> Result<crate::sweep::SweepConfig, Diagnostic> {
+        use crate::sweep::{self, Rates};
+        let rates = if self.search {
+            let min = self.min.map_or(sweep::DEFAULT_MIN, Rate::as_per_second);
+            let max = self.max.map_or(sweep::DEFAULT_MAX, Rate::as_per_second);
+            if max < min {
+                return Err(Diagnostic::flag(
+                    "--max",
+                    format!("--max {max}/s is below --min {min}/s"),
+                    "give a --max above --min, e.g. --min 1/s --max 500/s",
+                ));
+            }
+            let precision = self.precision.unwrap_or(sweep::DEFAULT_PRECISION);
+            if precision <= 0.0 {
+                return Err(Diagnostic::flag(
+                    "--precision",
+                    "the precision must be above 0%",
+                    "e.g. --precision 10%",
+                ));
+            }
+            Rates::Search {
+                min,
+                max,
+                precision,
+            }
+        } else {
+            let mut rates: Vec<f64> = self.rates.iter().map(|r| r.as_per_second()).collect();
+            rates.sort_by(f64::total_cmp);
+            rates.dedup();
+            Rates::Given(rates)
+        };
+        Ok(sweep::SweepConfig {
+            scenario: self.scenario.clone(),
+            rates,
+            step: self.step_duration,
+            warmup: self.warmup,
+            pause: self.pause,
+            goodput_target: self.goodput_target,
+            out: self.out.clone(),
+            overrides: Overrides {
+                target: self.target.clone(),
+                token_env: self.token_env.clone(),
+                team_id: self.team_id,
+                make_connection_id: self.make_connection_id,
+                objectives: self.slos.clone(),
+                ..Overrides::default()
+            },
+            threads: self.threads.map(usize::from),
+            quiet: self.quiet,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +325,16 @@ pub struct RunArgs {
     /// its own error class, timeout_KIND.
     #[arg(long = "timeout", value_name = "KIND=D", value_parser = timeout_flag)]
     pub timeouts: Vec<(TimeoutKind, Duration)>,
+    /// The largest SSE event a stream may carry, in B, KiB or MiB (overrides
+    /// target.max_event_size; default 1MiB), e.g. --max-event-size 64KiB. A larger event fails
+    /// its stream as sse_protocol.
+    #[arg(long, value_name = "SIZE", value_parser = parse_byte_size)]
+    pub max_event_size: Option<usize>,
+    /// A service-level objective (repeatable; replaces the file's [slo] as a whole): a request
+    /// is good when it succeeded and meets every objective of its op, e.g. --slo 'ttfs<=2s'
+    /// --slo 'run_stream.latency<=20s'. The summary reports goodput and attainment.
+    #[arg(long = "slo", value_name = "EXPR", value_parser = slo_flag)]
+    pub slos: Vec<Objective>,
     /// Worker threads generating load (default: every core, or half of them when the target is
     /// on this machine, so the server keeps the rest).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -361,8 +502,28 @@ impl RunArgs {
             system_prompt: self.system_prompt.clone(),
             timeouts: self.timeouts.clone(),
             thresholds: self.thresholds.clone(),
+            max_event_bytes: self.max_event_size,
+            objectives: self.slos.clone(),
         }
     }
+}
+
+/// A percentage (`95%`) or a fraction (`0.95`), from 0 to 100%, as a fraction.
+fn percent_flag(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let value = match text.strip_suffix('%') {
+        Some(number) => number.trim().parse::<f64>().map(|v| v / 100.0),
+        None => text.parse::<f64>(),
+    }
+    .map_err(|_| format!("{text:?} is not a percentage; write e.g. 95%"))?;
+    if !(0.0..=1.0).contains(&value) {
+        return Err(format!("{text} is outside 0..100%"));
+    }
+    Ok(value)
+}
+
+fn slo_flag(text: &str) -> Result<Objective, String> {
+    Objective::parse_expr(text)
 }
 
 fn duration_flag(text: &str) -> Result<Duration, String> {

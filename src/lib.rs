@@ -11,8 +11,10 @@ pub mod compare;
 pub mod engine;
 pub mod metrics;
 pub mod report;
+pub mod rlimit;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -62,16 +64,20 @@ pub fn main_with(cli: cli::Cli) -> Exit {
         Command::Mock(args) => mock(&args),
         Command::Completions(args) => completions(&args),
         Command::Compare(args) => compare(&args),
+        Command::Sweep(args) => match args.config() {
+            Ok(config) => sweep::run(&config),
+            Err(diagnostic) => invalid(diagnostic),
+        },
     }
 }
 
-fn invalid(error: impl std::fmt::Display) -> Exit {
+pub(crate) fn invalid(error: impl std::fmt::Display) -> Exit {
     eprintln!("error: {error}");
     Exit::Invalid
 }
 
 /// Writes to stdout, treating a closed pipe (`| head`) as success.
-fn print_stdout(text: &str) {
+pub(crate) fn print_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && err.kind() != std::io::ErrorKind::BrokenPipe
@@ -80,7 +86,7 @@ fn print_stdout(text: &str) {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("agentload-main")
@@ -170,6 +176,10 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(baseline) => baseline,
         Err(err) => return invalid(format!("--baseline: {err}")),
     };
+    // Before any connection: thousands of streams need more files than the usual soft limit.
+    if let Some(warning) = rlimit::shortfall(rlimit::raise(), rlimit::needed(&plan)) {
+        eprintln!("{warning}");
+    }
     let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
@@ -227,6 +237,7 @@ pub fn run(args: &RunArgs) -> Exit {
             engine::Options {
                 quiet: args.quiet,
                 threads: args.threads.map(usize::from),
+                goodput: false,
             },
             engine::Outputs {
                 series,
@@ -345,7 +356,7 @@ async fn watch_signals(control: Arc<Control>, second: CancellationToken) {
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {
@@ -361,7 +372,7 @@ async fn wait_for_signal() {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
@@ -376,6 +387,8 @@ pub fn mock(args: &MockArgs) -> Exit {
         Err(diagnostic) => return invalid(diagnostic),
     };
     let faults = config.faults_summary();
+    // Each client stream is a file here too; the limit is raised for them, nothing to check.
+    rlimit::raise();
     let runtime = runtime();
     runtime.block_on(async {
         let server = match sim::SimServer::start(config, args.addr).await {

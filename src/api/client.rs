@@ -17,11 +17,12 @@ use hyper::body::Incoming;
 
 use super::error::{ErrorClass, Failure};
 use super::op::Op;
-use super::sse::{SseDecoder, SseEvent};
+use super::sse::{SseDecoder, SseError, SseEvent};
 use super::transport::{Endpoint, Lease, SendError, Transport};
 use super::types::{self, AgentInfo, RunResult};
 use crate::metrics::sample::{StepRole, StreamCounts};
 use crate::metrics::{Sample, Timeline};
+use crate::scenario::units::format_byte_size;
 use crate::scenario::{AuthScheme, Timeouts};
 
 /// Bodies larger than this are not read whole; the request fails as `decode`.
@@ -409,8 +410,12 @@ impl ApiClient {
                 },
             };
             let arrived = Instant::now();
-            if let Err(err) = decoder.feed(&chunk, &mut events) {
-                return attempt.fail(Failure::new(ErrorClass::SseProtocol, err.to_string()));
+            if let Err(SseError::EventTooLarge { limit }) = decoder.feed(&chunk, &mut events) {
+                let message = format!(
+                    "an event grew beyond max_event_size = {} ({limit} bytes) without ending; raise [target] max_event_size (or --max-event-size), or check the server's framing",
+                    format_byte_size(limit)
+                );
+                return attempt.fail(Failure::new(ErrorClass::SseProtocol, message));
             }
             for event in events.drain(..) {
                 if event.event != "step" {

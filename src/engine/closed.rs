@@ -67,7 +67,6 @@ pub async fn run(context: Rc<Context>, users: Users, start: Instant, seed: u64) 
 /// repeat until told to stop.
 async fn virtual_user(context: Rc<Context>, users: Rc<Users>, start: Instant, vu: u32, seed: u64) {
     let mut rng = SmallRng::seed_from_u64(seed ^ u64::from(vu).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let mut rotation = vu as usize;
     let control = &context.control;
     loop {
         if !users.ramp.stages.is_empty() {
@@ -94,7 +93,7 @@ async fn virtual_user(context: Rc<Context>, users: Rc<Users>, start: Instant, vu
             return;
         }
         let index = context.program.pick(&mut rng);
-        let variant = context.program.choose_agent(index, &mut rotation);
+        let variant = context.program.choose_agent(index);
         if context.iteration(index, variant, None).await.is_err() {
             return;
         }

@@ -30,9 +30,9 @@ pub use control::Control;
 use fixtures::{Registry, SetupError, Teardown};
 use program::Program;
 
-use crate::api::sse::SseDecoder;
 use crate::api::{ApiClient, ClientOptions, redact};
 use crate::metrics::Recorder;
+use crate::metrics::goodput::GoodputContext;
 use crate::metrics::series::{Recent, SeriesSink};
 use crate::metrics::summary::{RunInfo, Summary};
 use crate::scenario::{Diagnostic, Plan};
@@ -62,6 +62,9 @@ pub struct Options {
     pub quiet: bool,
     /// Worker threads; `None` picks by where the target is (see [`worker::default_threads`]).
     pub threads: Option<usize>,
+    /// Report goodput even when the plan has no objectives and no goodput threshold (a sweep's
+    /// steps): every request that succeeded is then good.
+    pub goodput: bool,
 }
 
 /// Where the run writes as it goes.
@@ -93,7 +96,7 @@ pub async fn run(
         credentials: target.credentials.clone(),
         timeouts: plan.target.timeouts,
         max_idle_connections: 16,
-        max_event_bytes: SseDecoder::DEFAULT_MAX_EVENT_BYTES,
+        max_event_bytes: plan.target.max_event_bytes,
     };
     let client = ApiClient::new(options.clone())
         .map_err(|err| Diagnostic::flag("client", err, "this is a bug; please report it"))?;
@@ -182,6 +185,7 @@ pub async fn run(
                 callbacks: receiver.as_ref().map(|r| r.callbacks.clone()),
                 series: Some(collector.sender()),
                 request_rows: request_log.as_ref().map(request_log::RequestLog::sender),
+                objectives: Arc::new(plan.objectives.clone()),
             };
             let phase = phase::run(plan, shared, threads, quiet, recent).await;
             (
@@ -248,8 +252,15 @@ pub async fn run(
         duration_s: (duration.as_secs_f64() * 1000.0).round() / 1000.0,
         target: target.base_url.clone(),
         load: phase::load_summary(plan, &recorder, window_end),
+        goodput: reports_goodput(plan, run_options.goodput).then(|| GoodputContext {
+            objectives: Arc::new(plan.objectives.clone()),
+            window_s: window_end.saturating_sub(plan.load.warmup).as_secs_f64(),
+        }),
     };
     let mut summary = Summary::build(info, &recorder, &plan.variant_names(), &plan.thresholds);
+    if plan.variants.rank_by.is_some() {
+        summary.rank_variants_by(&recorder, &plan.variant_names(), plan.variants.rank_by);
+    }
     summary.redact(&target.secret);
     let embedded = target.is_embedded();
     if let Some(server) = target.simulator {
@@ -275,4 +286,17 @@ pub async fn run(
         embedded,
         problems,
     })
+}
+
+/// Whether the summary reports goodput: the plan has objectives or a goodput threshold, or the
+/// caller asks.
+fn reports_goodput(plan: &Plan, asked: bool) -> bool {
+    asked
+        || !plan.objectives.is_empty()
+        || plan.thresholds.iter().any(|t| {
+            matches!(
+                t.quantity,
+                crate::metrics::threshold::Quantity::GoodputRate(_)
+            )
+        })
 }

@@ -37,7 +37,6 @@ struct Desk<'a> {
     saturation: Saturation,
     max_queue: usize,
     rng: SmallRng,
-    rotation: usize,
     running: JoinSet<()>,
     queue: VecDeque<Instant>,
     /// Set once the run stops: nothing waits any more.
@@ -53,7 +52,7 @@ impl Desk<'_> {
             return;
         }
         let index = self.context.program.pick(&mut self.rng);
-        let variant = self.context.program.choose_agent(index, &mut self.rotation);
+        let variant = self.context.program.choose_agent(index);
         let context = self.context.clone();
         let pending = self.pending.clone();
         self.running.spawn_local(async move {
@@ -139,7 +138,6 @@ pub async fn run(context: Rc<Context>, slots: Slots, seed: u64) -> Vec<String> {
         saturation,
         max_queue,
         rng: SmallRng::seed_from_u64(seed),
-        rotation: 0,
         running: JoinSet::new(),
         queue: VecDeque::new(),
         stopped: false,

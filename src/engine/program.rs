@@ -1,6 +1,8 @@
 //! The mix made ready to run: cumulative weights for picking an entry, bodies serialized once,
 //! and the fixture agents resolved to ids, so the hot path only looks things up.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use bytes::Bytes;
 use rand::{Rng, RngExt};
 use serde_json::{Map, Value, json};
@@ -32,6 +34,10 @@ pub struct Program {
     pub entries: Vec<Entry>,
     cumulative: Vec<u64>,
     pub fixtures: Vec<FixtureAgent>,
+    /// Iterations of each entry given a variant so far, all workers together: `agent = "*"`
+    /// hands them out round robin from this one counter, so every variant gets every k-th
+    /// iteration of the entry whatever the worker, thread or virtual user.
+    rotations: Vec<AtomicU64>,
     pub prefix: String,
     pub team_id: u64,
     pub make_connection_id: u64,
@@ -88,6 +94,7 @@ impl Program {
             })
             .collect();
         Program {
+            rotations: entries.iter().map(|_| AtomicU64::new(0)).collect(),
             entries,
             cumulative,
             fixtures,
@@ -111,16 +118,17 @@ impl Program {
         self.cumulative.partition_point(|&edge| edge <= ticket)
     }
 
-    /// The fixture an iteration of entry `index` uses; `rotation` is the caller's own counter,
-    /// so `agent = "*"` spreads its iterations evenly over the fixtures.
-    pub fn choose_agent(&self, index: usize, rotation: &mut usize) -> Option<VariantId> {
+    /// The fixture an iteration of entry `index` uses. `agent = "*"` takes the fixtures in
+    /// turn, one counter per entry shared by every worker: of any run of k iterations of the
+    /// entry (k fixtures), each fixture gets one, so variants see the same arrival process
+    /// (every k-th arrival) and their counts differ by at most one per entry.
+    pub fn choose_agent(&self, index: usize) -> Option<VariantId> {
         match self.entries[index].agents {
             AgentChoice::None => None,
             AgentChoice::One(variant) => Some(variant),
             AgentChoice::All => {
-                let variant = (*rotation % self.fixtures.len()) as VariantId;
-                *rotation = rotation.wrapping_add(1);
-                Some(variant)
+                let turn = self.rotations[index].fetch_add(1, Ordering::Relaxed);
+                Some((turn % self.fixtures.len() as u64) as VariantId)
             }
         }
     }
@@ -245,14 +253,56 @@ mod tests {
             "agentload-r-".into(),
             1,
         );
-        let mut rotation = 1;
-        let picks: Vec<_> = (0..4)
-            .map(|_| program.choose_agent(0, &mut rotation))
-            .collect();
-        assert_eq!(picks, [Some(1), Some(0), Some(1), Some(0)]);
+        let picks: Vec<_> = (0..4).map(|_| program.choose_agent(0)).collect();
+        assert_eq!(picks, [Some(0), Some(1), Some(0), Some(1)]);
         let body: Value =
             serde_json::from_slice(program.entries[0].body.as_ref().unwrap()).unwrap();
         assert_eq!(body, default_run_body());
+    }
+
+    #[test]
+    fn star_is_fair_across_threads_and_entries() {
+        // Three fixtures, two `*` entries picked at random by four threads at once: each
+        // entry's iterations are spread over the fixtures with counts at most one apart.
+        let plan = plan(
+            "[[agents]]\nname = \"c\"\nmodel = \"m3\"\nsystem_prompt = \"p3\"\n\
+             [[mix]]\nop = \"run\"\nweight = 3\n[[mix]]\nop = \"run_stream\"\n[[mix]]\nop = \"list\"\n",
+        );
+        let program = Program::new(
+            &plan,
+            vec![fixture("a", "m"), fixture("b", "m2"), fixture("c", "m3")],
+            "agentload-r-".into(),
+            1,
+        );
+        let counts: Vec<[[u64; 3]; 3]> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..4u64)
+                .map(|worker| {
+                    let program = &program;
+                    scope.spawn(move || {
+                        let mut rng = SmallRng::seed_from_u64(worker);
+                        let mut counts = [[0u64; 3]; 3];
+                        for _ in 0..3001 {
+                            let index = program.pick(&mut rng);
+                            if let Some(variant) = program.choose_agent(index) {
+                                counts[index][usize::from(variant)] += 1;
+                            }
+                        }
+                        counts
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        for entry in 0..2 {
+            let per_variant: Vec<u64> = (0..3)
+                .map(|v| counts.iter().map(|c| c[entry][v]).sum())
+                .collect();
+            let spread = per_variant.iter().max().unwrap() - per_variant.iter().min().unwrap();
+            assert!(spread <= 1, "entry {entry}: {per_variant:?}");
+            assert!(per_variant[0] > 500, "entry {entry}: {per_variant:?}");
+        }
+        let lists: u64 = counts.iter().flat_map(|c| c[2]).sum();
+        assert_eq!(lists, 0, "list uses no agent");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Shared {
     pub series: Option<Sender<SeriesEvent>>,
     /// Where rows of `requests.csv` go, with `--log-requests`.
     pub request_rows: Option<Sender<String>>,
+    /// The objectives each request is judged by as it is recorded (goodput).
+    pub objectives: Arc<crate::metrics::slo::Objectives>,
 }
 
 /// How often a worker hands on its finished seconds.
@@ -139,7 +141,7 @@ fn run_worker(
         control: shared.control.clone(),
         registry: shared.registry.clone(),
         created_names: shared.created_names.clone(),
-        recorder: RefCell::new(Recorder::new(shared.variants)),
+        recorder: RefCell::new(Recorder::new(shared.variants).judging(shared.objectives.clone())),
         series: RefCell::new(SeriesRecorder::new(start)),
         request_rows: shared
             .request_rows

@@ -3,11 +3,13 @@
 //! of values seen, never on the number of requests.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
 use super::Metric;
 use super::sample::{Sample, StepRole, StreamCounts, VariantId};
+use super::slo::{Limits, Objectives};
 use crate::api::{ErrorClass, Op};
 
 /// Significant digits kept by every histogram.
@@ -28,6 +30,11 @@ pub struct Cell {
     /// What successful streams carried: steps by role (indexed as `StepRole::ALL`) and events
     /// that were not steps; `None` until a stream succeeds.
     pub streams: Option<StreamTotals>,
+    /// Requests that succeeded and met every objective of their op (all that succeeded when
+    /// there are none).
+    pub good: u64,
+    /// Requests that succeeded and met the objective on each metric, by `Metric::index`.
+    pub met: [u64; Metric::COUNT],
     histograms: Histograms,
 }
 
@@ -64,10 +71,19 @@ impl Cell {
         self.histograms.get(metric)
     }
 
-    fn record(&mut self, sample: &Sample) {
+    fn record(&mut self, sample: &Sample, limits: Option<&Limits>) {
         self.requests += 1;
         self.retries += u64::from(sample.retries);
-        sample.for_each_value(|metric, value| self.histograms.record(metric, value));
+        // Bit i set: a value of metric i was over its objective.
+        let mut missed = 0u32;
+        sample.for_each_value(|metric, value| {
+            self.histograms.record(metric, value);
+            if let Some(limits) = limits
+                && limits[metric.index()].is_some_and(|max| value > max)
+            {
+                missed |= 1 << metric.index();
+            }
+        });
         match &sample.outcome {
             Err(failure) => {
                 *self.errors.entry(failure.class).or_default() += 1;
@@ -78,6 +94,14 @@ impl Cell {
             }
             Ok(()) => {
                 self.ok += 1;
+                self.good += u64::from(missed == 0);
+                if let Some(limits) = limits {
+                    for (index, limit) in limits.iter().enumerate() {
+                        if limit.is_some() && missed & (1 << index) == 0 {
+                            self.met[index] += 1;
+                        }
+                    }
+                }
                 if let Some(counts) = &sample.stream {
                     self.streams.get_or_insert_default().add(counts);
                 }
@@ -90,6 +114,10 @@ impl Cell {
         self.requests += other.requests;
         self.ok += other.ok;
         self.retries += other.retries;
+        self.good += other.good;
+        for (mine, theirs) in self.met.iter_mut().zip(other.met) {
+            *mine += theirs;
+        }
         for (class, count) in &other.errors {
             *self.errors.entry(*class).or_default() += count;
         }
@@ -170,6 +198,8 @@ pub struct Recorder {
     cells: Vec<Option<Box<Cell>>>,
     /// Runs of multi-turn conversations again, by op and turn (from 1), all variants together.
     turns: BTreeMap<(Op, u32), Cell>,
+    /// The objectives each request is judged by as it is recorded; `None`: none.
+    objectives: Option<Arc<Objectives>>,
 }
 
 impl Recorder {
@@ -181,7 +211,14 @@ impl Recorder {
             dropped: 0,
             cells: vec![None; Op::ALL.len() * (variants + 1)],
             turns: BTreeMap::new(),
+            objectives: None,
         }
+    }
+
+    /// Judges every request recorded from now on by `objectives` (counted in `Cell::good`).
+    pub fn judging(mut self, objectives: Arc<Objectives>) -> Self {
+        self.objectives = (!objectives.is_empty()).then_some(objectives);
+        self
     }
 
     fn slot(&self, op: Op, variant: Option<VariantId>) -> usize {
@@ -195,14 +232,15 @@ impl Recorder {
 
     pub fn record(&mut self, sample: &Sample) {
         let slot = self.slot(sample.op, sample.variant);
+        let limits = self.objectives.as_deref().map(|o| o.limits(sample.op));
         self.cells[slot]
             .get_or_insert_with(Box::default)
-            .record(sample);
+            .record(sample, limits);
         if let Some(turn) = sample.turn {
             self.turns
                 .entry((sample.op, turn))
                 .or_default()
-                .record(sample);
+                .record(sample, limits);
         }
     }
 
@@ -327,5 +365,38 @@ mod tests {
         assert_eq!(latency.len(), 200);
         let median_ms = latency.value_at_quantile(0.5) as f64 / 1000.0;
         assert!((median_ms - 100.0).abs() < 0.2, "median {median_ms}");
+    }
+
+    #[test]
+    fn each_request_is_judged_by_the_objectives_of_its_op() {
+        use crate::metrics::slo::{Objective, Objectives};
+        let objectives = Objectives::new(vec![
+            Objective::parse_expr("latency <= 50ms").unwrap(),
+            Objective::parse_expr("get.latency < 20ms").unwrap(),
+        ]);
+        let mut a = Recorder::new(0).judging(Arc::new(objectives));
+        let mut b = a.clone();
+        for ms in [10, 30, 60] {
+            a.record(&sample(Op::Run, None, ms, Ok(())));
+            b.record(&sample(Op::Get, None, ms, Ok(())));
+        }
+        let failure = Failure::new(ErrorClass::Http(503), "down");
+        a.record(&sample(Op::Run, None, 1, Err(failure)));
+        let run = a.cell(Op::Run, None).unwrap();
+        assert_eq!((run.requests, run.ok, run.good), (4, 3, 2), "10 and 30 ms");
+        assert_eq!(run.met[Metric::Latency.index()], 2);
+        assert_eq!(run.met[Metric::Ttfs.index()], 0, "no objective on ttfs");
+        let get = b.cell(Op::Get, None).unwrap();
+        assert_eq!(get.good, 1, "only 10 ms is under the op's own 20 ms");
+        a.merge(&b);
+        assert_eq!(a.cell(Op::Get, None).unwrap().good, 1);
+
+        let mut plain = Recorder::new(0);
+        plain.record(&sample(Op::Run, None, 60_000, Ok(())));
+        assert_eq!(
+            plain.cell(Op::Run, None).unwrap().good,
+            1,
+            "no objectives: every success is good"
+        );
     }
 }

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Metric;
+use super::ci::Intervals;
+use super::goodput::{Goodput, GoodputContext, OpSlo};
+use super::ranking::{self, Ranking};
 use super::recorder::{Cell, Recorder};
 use super::sample::StepRole;
 use super::stats::Stats;
@@ -40,6 +43,14 @@ pub struct Summary {
     /// The comparison with a baseline run (`run --baseline`); absent without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<crate::compare::Comparison>,
+    /// Per op sent to two or more variants: the variants ranked, with intervals and which
+    /// differences are significant (see `metrics::ranking`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ranking: BTreeMap<String, Ranking>,
+    /// Good requests per second and SLO attainment over every op; present when the run has
+    /// objectives (`[slo]`, `--slo`), a goodput threshold, or is a step of a sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<Goodput>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,6 +91,12 @@ pub struct OpSummary {
     /// Run ops with `turns` > 1: the same figures for each turn of the conversations, from "1".
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub turns: BTreeMap<String, OpSummary>,
+    /// Under `variants` only: 95% intervals of the error rate and of p50 and p95.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<Intervals>,
+    /// Goodput and SLO attainment of this op; present when the summary has `goodput`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<OpSlo>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -122,7 +139,15 @@ impl OpSummary {
             other_events: cell.streams.map(|streams| streams.other_events),
             retries: cell.retries,
             turns: BTreeMap::new(),
+            ci: None,
+            slo: None,
         }
+    }
+
+    /// Adds the op's goodput, when the summary reports it.
+    fn with_slo(mut self, goodput: Option<&GoodputContext>, op: Op, cell: &Cell) -> OpSummary {
+        self.slo = goodput.map(|context| context.op(op, cell));
+        self
     }
 }
 
@@ -135,6 +160,8 @@ pub struct RunInfo {
     pub duration_s: f64,
     pub target: String,
     pub load: LoadSummary,
+    /// Report goodput over this window by these objectives; `None`: no goodput in the summary.
+    pub goodput: Option<GoodputContext>,
 }
 
 impl Summary {
@@ -152,7 +179,8 @@ impl Summary {
                 for (class, n) in &total.errors {
                     *errors.entry(class.name()).or_default() += n;
                 }
-                let mut summary = OpSummary::from_cell(&total);
+                let mut summary =
+                    OpSummary::from_cell(&total).with_slo(info.goodput.as_ref(), op, &total);
                 summary.turns = recorder
                     .turns(op)
                     .map(|(turn, cell)| (turn.to_string(), OpSummary::from_cell(cell)))
@@ -166,13 +194,22 @@ impl Summary {
                 .into_iter()
                 .filter_map(|op| {
                     let cell = recorder.cell(op, Some(index as u16))?;
-                    Some((op.name().to_owned(), OpSummary::from_cell(cell)))
+                    let mut summary =
+                        OpSummary::from_cell(cell).with_slo(info.goodput.as_ref(), op, cell);
+                    summary.ci = Some(Intervals::of_cell(cell));
+                    Some((op.name().to_owned(), summary))
                 })
                 .collect();
             if !per_op.is_empty() {
                 variants.insert(name.clone(), per_op);
             }
         }
+        let goodput = info.goodput.as_ref().map(|context| {
+            context.total(
+                ops.values()
+                    .filter_map(|op: &OpSummary| Some((op.requests, op.slo.as_ref()?))),
+            )
+        });
         let mut summary = Summary {
             schema: SCHEMA.to_owned(),
             scenario: info.scenario,
@@ -188,10 +225,22 @@ impl Summary {
             passed: true,
             aborted_by: None,
             comparison: None,
+            ranking: ranking::rank_all(recorder, variant_names, None),
+            goodput,
         };
         summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
         summary.passed = summary.thresholds.iter().all(|t| t.ok);
         summary
+    }
+
+    /// Ranks the variants again by `rank_by` (where an op has it) instead of the default.
+    pub fn rank_variants_by(
+        &mut self,
+        recorder: &Recorder,
+        variant_names: &[String],
+        rank_by: Option<Metric>,
+    ) {
+        self.ranking = ranking::rank_all(recorder, variant_names, rank_by);
     }
 
     /// Replaces every occurrence of `secret` in the kept error messages, so a server that echoes
@@ -257,6 +306,7 @@ impl RunInfo {
                 max_in_flight: None,
                 vus: Some(1),
             },
+            goodput: None,
         }
     }
 }

@@ -65,6 +65,8 @@ pub enum Quantity {
     AchievedRate,
     DroppedIterations,
     Iterations,
+    /// Good requests per second (`goodput.rate`), over all ops or one (`<op>.goodput.rate`).
+    GoodputRate(Option<Op>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,8 +170,8 @@ impl Threshold {
 
     /// Why this threshold cannot be judged during the run, if so. The per-second series has
     /// per-op requests, errors and histograms, and dropped arrivals; error classes, agents and
-    /// iterations are known only at the end. A new quantity that the series can carry (e.g.
-    /// `goodput.rate`) gets an arm here and in [`Threshold::actual_so_far`].
+    /// iterations are known only at the end, and so are good requests (`goodput.rate`) until
+    /// the series carries them: then it gets an arm here and in [`Threshold::actual_so_far`].
     fn not_live(&self) -> Option<&'static str> {
         if self.variant.is_some() {
             return Some("a single agent's figures are known only at the end");
@@ -186,6 +188,7 @@ impl Threshold {
             Quantity::AchievedRate | Quantity::Iterations => {
                 Some("iterations are counted only at the end")
             }
+            Quantity::GoodputRate(_) => Some("good requests are counted only at the end"),
         }
     }
 
@@ -220,7 +223,7 @@ impl Threshold {
                 Stats::from_histogram(histogram, *metric).get(stat)
             }
             Quantity::DroppedIterations => Some(so_far.dropped as f64),
-            Quantity::AchievedRate | Quantity::Iterations => None,
+            Quantity::AchievedRate | Quantity::Iterations | Quantity::GoodputRate(_) => None,
         }
     }
 
@@ -291,6 +294,13 @@ impl Threshold {
             Quantity::AchievedRate => Some(summary.load.achieved_rate),
             Quantity::DroppedIterations => Some(summary.load.dropped_iterations as f64),
             Quantity::Iterations => Some(summary.load.iterations as f64),
+            Quantity::GoodputRate(op) => match op {
+                Some(op) => Some(op_summary(*op)?.slo.as_ref()?.goodput_rate),
+                None => all()
+                    .map(|s| Some(s.slo.as_ref()?.goodput_rate))
+                    .sum::<Option<f64>>()
+                    .filter(|_| summary.goodput.is_some()),
+            },
         }
     }
 }
@@ -336,6 +346,8 @@ fn parse_quantity(path: &str) -> Result<(Quantity, Kind), String> {
         ["load", "achieved_rate"] => (Quantity::AchievedRate, Kind::PerSecond),
         ["load", "dropped_iterations"] => (Quantity::DroppedIterations, Kind::Count),
         ["load", "iterations"] => (Quantity::Iterations, Kind::Count),
+        ["goodput", "rate"] => (Quantity::GoodputRate(None), Kind::PerSecond),
+        [name, "goodput", "rate"] => (Quantity::GoodputRate(Some(op(name)?)), Kind::PerSecond),
         [name, "requests"] => (Quantity::Requests(op(name)?), Kind::Count),
         [name, "errors", "rate"] => (Quantity::ErrorRate(Some(op(name)?)), Kind::Fraction),
         [name, "errors", "count"] => (

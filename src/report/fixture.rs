@@ -1,17 +1,24 @@
 //! One summary with every part filled (ops, agents, turns, streams, retries, errors,
-//! thresholds), built from fixed timings so every format's rendering of it is the same on
+//! thresholds, goodput), built from fixed timings so every format's rendering of it is the same on
 //! every run: the input of the formats' tests and snapshots.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::api::{ErrorClass, Failure, Op};
+use crate::metrics::goodput::GoodputContext;
 use crate::metrics::sample::{StepRole, StreamCounts};
+use crate::metrics::slo::{Objective, Objectives};
 use crate::metrics::summary::RunInfo;
 use crate::metrics::threshold::Threshold;
 use crate::metrics::{Recorder, Sample, Summary, Timeline};
 
 pub fn summary() -> Summary {
-    let mut recorder = Recorder::new(2);
+    let objectives = Arc::new(Objectives::new(vec![
+        Objective::parse_expr("ttfs <= 150ms").unwrap(),
+        Objective::parse_expr("latency <= 100ms").unwrap(),
+    ]));
+    let mut recorder = Recorder::new(2).judging(objectives.clone());
     let now = Instant::now();
     for (op, variant, ms) in [
         (Op::RunStream, 0, 200),
@@ -50,10 +57,52 @@ pub fn summary() -> Summary {
         Err(failure),
     ));
     let thresholds = [Threshold::parse("errors.rate", "< 1%").unwrap()];
+    let mut info = RunInfo::for_tests();
+    info.goodput = Some(GoodputContext {
+        objectives,
+        window_s: 2.0,
+    });
     Summary::build(
-        RunInfo::for_tests(),
+        info,
         &recorder,
         &["a".to_owned(), "b".to_owned()],
         &thresholds,
+    )
+}
+
+/// Three variants of one streamed op, for the comparison's rendering: `fast` and `near` a
+/// couple of milliseconds apart (noise), `slow` 100 ms behind with one failed request.
+pub fn comparison() -> Summary {
+    let mut recorder = Recorder::new(3);
+    let now = Instant::now();
+    for (variant, base) in [(0u16, 100u64), (1, 102), (2, 200)] {
+        for i in 0..80 {
+            let ttfs = base + (i * 37) % 40;
+            let mut timeline = Timeline::starting(now, now);
+            timeline.first_step = Some(now + Duration::from_millis(ttfs));
+            timeline.end = now + Duration::from_millis(ttfs + 150 + i % 7);
+            let mut sample = Sample::new(Op::RunStream, Some(variant), timeline, Ok(()));
+            let mut counts = StreamCounts::default();
+            for role in [StepRole::System, StepRole::User, StepRole::Assistant] {
+                counts.count_step(role);
+            }
+            sample.stream = Some(counts);
+            recorder.record(&sample);
+        }
+    }
+    recorder.record(&Sample::new(
+        Op::RunStream,
+        Some(2),
+        Timeline::starting(now, now),
+        Err(Failure::new(
+            ErrorClass::StreamCut,
+            "the stream ended early",
+        )),
+    ));
+    Summary::build(
+        RunInfo::for_tests(),
+        &recorder,
+        &["fast".to_owned(), "near".to_owned(), "slow".to_owned()],
+        &[],
     )
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Format, ordered_ops, trim_number};
+use super::{Format, comparison, ordered_ops, trim_number};
 use crate::api::Op;
 use crate::metrics::Summary;
 use crate::metrics::stats::Stats;
@@ -94,6 +94,51 @@ pub fn render(summary: &Summary) -> String {
         });
         op_table(&mut out, rows);
     }
+    comparisons(&mut out, summary);
+
+    if let Some(total) = &summary.goodput {
+        let _ = writeln!(out, "\n## Goodput\n");
+        let slos = if total.objectives.is_empty() {
+            "no SLO: every success is good".to_owned()
+        } else {
+            total
+                .objectives
+                .iter()
+                .map(|o| format!("`{}`", o.replace('|', "\\|")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "{} good of {} at {} ({} attainment) · {slos}\n",
+            total.good,
+            plural(total.requests, "request"),
+            rate_text(total.rate),
+            percent(total.good, total.requests),
+        );
+        let _ = writeln!(
+            out,
+            "| op | good | goodput | attainment | per objective |\n| --- | ---: | ---: | ---: | --- |"
+        );
+        for (name, op) in ordered_ops(summary) {
+            let Some(slo) = &op.slo else { continue };
+            let objectives: Vec<String> = slo
+                .objectives
+                .iter()
+                .map(|(metric, o)| {
+                    format!("`{metric} {}` {}", o.condition, percent(o.met, op.requests))
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| `{name}` | {} | {} | {} | {} |",
+                slo.good,
+                rate_text(slo.goodput_rate),
+                percent(slo.good, op.requests),
+                objectives.join(", ")
+            );
+        }
+    }
 
     if !summary.thresholds.is_empty() {
         let _ = writeln!(out, "\n## Thresholds\n");
@@ -145,6 +190,55 @@ pub fn render(summary: &Summary) -> String {
         }
     }
     out
+}
+
+/// The variants of each op side by side, ranked, with where differences are significant.
+fn comparisons(out: &mut String, summary: &Summary) {
+    let tables = comparison::tables(summary);
+    if tables.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## Variants compared\n");
+    for table in tables {
+        let _ = writeln!(out, "{}\n", escape(&table.title));
+        let _ = writeln!(
+            out,
+            "| {} |\n|{}",
+            table
+                .header
+                .iter()
+                .map(|h| escape(h))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            table
+                .header
+                .iter()
+                .enumerate()
+                .map(|(i, _)| if i == 2 { " --- |" } else { " ---: |" })
+                .collect::<String>()
+        );
+        for row in &table.rows {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| {
+                    if i == 2 {
+                        format!("`{}`", cell.replace('`', "'"))
+                    } else {
+                        escape(cell)
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        let _ = writeln!(out, "\n{}\n", escape(&table.chain));
+    }
+    let _ = writeln!(
+        out,
+        "<sub>Intervals: 95%, order statistics of the histograms for percentiles, Wilson for error rates. \
+         Significance: Mann-Whitney U on the histograms' buckets, Holm-corrected over the op's pairs; \
+         a tier holds the variants not significantly different from its best.</sub>"
+    );
 }
 
 fn op_table<'a>(out: &mut String, rows: impl Iterator<Item = (String, &'a OpSummary)>) {
@@ -232,6 +326,14 @@ mod tests {
             "{text}"
         );
         assert_eq!(escape("a|b\nc<d>"), "a\\|b c&lt;d&gt;");
+    }
+
+    #[test]
+    fn variants_are_compared_in_a_table_per_op() {
+        let text = render(&crate::report::fixture::comparison());
+        insta::assert_snapshot!(text);
+        assert!(text.contains("\n## Variants compared\n"), "{text}");
+        assert!(text.contains("| 3 | 2 | `slow` | 81 | 1.2% ["), "{text}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Outputs of a run: the report folder (created before the run so a bad path fails at once) and
 //! one module per format, each rendering the same [`Summary`].
 
+pub mod comparison;
 #[cfg(test)]
 mod fixture;
 pub mod hlog;
@@ -8,6 +9,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod prometheus;
+pub mod stored;
 pub mod terminal;
 pub mod timeseries;
 

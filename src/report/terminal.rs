@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{ordered_ops, trim_number};
+use super::{comparison, ordered_ops, trim_number};
 use crate::api::Op;
 use crate::metrics::Summary;
 use crate::metrics::summary::OpSummary;
@@ -44,6 +44,7 @@ pub fn render(summary: &Summary) -> String {
         });
         table(&mut out, "agent:op", rows);
     }
+    comparisons(&mut out, summary);
     let turn_rows: Vec<(String, &OpSummary)> = ordered_ops(summary)
         .flat_map(|(name, op)| {
             let mut turns: Vec<(u32, &OpSummary)> = op
@@ -63,6 +64,7 @@ pub fn render(summary: &Summary) -> String {
     }
     streams(&mut out, summary);
     extras(&mut out, summary);
+    goodput(&mut out, summary);
     if !summary.errors.is_empty() {
         let _ = writeln!(out, "\nerrors");
         for (name, op) in ordered_ops(summary) {
@@ -108,6 +110,43 @@ pub fn render(summary: &Summary) -> String {
         );
     }
     out
+}
+
+/// The variants of each op side by side, ranked, with intervals and where differences are
+/// significant.
+fn comparisons(out: &mut String, summary: &Summary) {
+    for table in comparison::tables(summary) {
+        let _ = writeln!(out, "\n{}", table.title.replace('`', ""));
+        let widths: Vec<usize> = (0..table.header.len())
+            .map(|column| {
+                table
+                    .rows
+                    .iter()
+                    .map(|row| row[column].chars().count())
+                    .chain([table.header[column].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String]| {
+            let mut text = String::new();
+            for (column, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+                let pad = width - cell.chars().count();
+                // The agent's name reads from the left, the figures from the right.
+                if column == 2 {
+                    text.push_str(&format!("  {cell}{}", " ".repeat(pad)));
+                } else {
+                    text.push_str(&format!("  {}{cell}", " ".repeat(pad)));
+                }
+            }
+            text.trim_end().to_owned()
+        };
+        let _ = writeln!(out, "{}", line(&table.header));
+        for row in &table.rows {
+            let _ = writeln!(out, "{}", line(row));
+        }
+        let _ = writeln!(out, "  {}", table.chain);
+    }
 }
 
 /// What streams carried: steps, their gaps, the first assistant step, steps by role and
@@ -174,6 +213,48 @@ fn extras(out: &mut String, summary: &Summary) {
             let _ = writeln!(out, "  {name:<11} {} retries, waits {waited}", op.retries);
         }
     }
+}
+
+/// Good requests per second and how often each objective held, overall and per op.
+fn goodput(out: &mut String, summary: &Summary) {
+    let Some(total) = &summary.goodput else {
+        return;
+    };
+    let slos = if total.objectives.is_empty() {
+        "no SLO: every success is good".to_owned()
+    } else {
+        format!("slo {}", total.objectives.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "
+goodput {:.1}/s · {} of {} requests good ({}) · {slos}",
+        total.rate,
+        total.good,
+        total.requests,
+        percent(total.attainment),
+    );
+    for (name, op) in ordered_ops(summary) {
+        let Some(slo) = &op.slo else { continue };
+        let objectives: Vec<String> = slo
+            .objectives
+            .iter()
+            .map(|(metric, o)| format!("{metric} {} {}", o.condition, percent(o.attainment)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {name:<11} {:.1}/s good {} ({}){}{}",
+            slo.goodput_rate,
+            slo.good,
+            percent(slo.attainment),
+            if objectives.is_empty() { "" } else { " · " },
+            objectives.join(" · ")
+        );
+    }
+}
+
+fn percent(fraction: Option<f64>) -> String {
+    fraction.map_or_else(|| "-".to_owned(), |f| format!("{:.1}%", f * 100.0))
 }
 
 fn table<'a>(out: &mut String, label: &str, rows: impl Iterator<Item = (String, &'a OpSummary)>) {
@@ -248,7 +329,7 @@ mod tests {
             .filter(|word| Op::from_name(word).is_some() || word.contains(':'))
             .collect();
         // The op table, the agent:op table (header first), the turns, streams and retries,
-        // then the error rows.
+        // goodput, then the error rows.
         let expected = [
             "list",
             "create",
@@ -261,6 +342,10 @@ mod tests {
             "run_stream",
             "run_stream",
             "run_stream",
+            "run_stream",
+            "list",
+            "create",
+            "get",
             "run_stream",
             "get",
         ];
@@ -294,6 +379,18 @@ mod tests {
             stream.contains("   120.1"),
             "ttfs p50 in the stream row: {stream}"
         );
+    }
+
+    #[test]
+    fn variants_are_compared_side_by_side_with_their_significance() {
+        let text = render(&crate::report::fixture::comparison());
+        insta::assert_snapshot!(text);
+        let chain = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("fast "))
+            .unwrap();
+        assert!(chain.starts_with("  fast ≈ near (p "), "{text}");
+        assert!(chain.contains(" < slow (p <0.001, +"), "{text}");
     }
 
     #[test]

@@ -8,11 +8,14 @@ use serde_json::{Map, Value};
 use toml::Spanned;
 
 use super::diag::{Diagnostic, Source, closest};
-use super::file::{MixOp, RawAgent, RawFaults, RawMix, RawProfile, RawScenario, RawThreshold};
+use super::file::{
+    MixOp, RawAgent, RawFaults, RawMix, RawProfile, RawScenario, RawSloEntry, RawThreshold,
+};
 use super::plan::*;
 use super::units::DurationValue;
 use crate::api::Op;
 use crate::metrics::Metric;
+use crate::metrics::slo::{Objective, Objectives};
 use crate::metrics::threshold::{Quantity, Threshold};
 use crate::sim::Profile;
 use crate::sim::faults::{self, Endpoints, RequestFaults, RunFaults, StatusFault};
@@ -40,10 +43,21 @@ pub fn check(
         None => default_name.to_owned(),
     };
     let target = check_target(&raw, source)?;
-    let fixtures = check_agents(&raw.agents, source)?;
+    let mut fixtures = check_agents(&raw.agents, source)?;
+    let template = AgentTemplate::default();
+    let variants = match &raw.variants {
+        Some(table) => {
+            let (variants, matrix) =
+                super::variants::check_variants(table, &fixtures, &template, source)?;
+            fixtures.extend(matrix);
+            variants
+        }
+        None => Variants::default(),
+    };
     let load = super::load::check_load(&raw.load, source)?;
     let mix = check_mix(&raw, &fixtures, source)?;
     let thresholds = check_thresholds(&raw, &fixtures, &mix, source)?;
+    let objectives = check_slo(&raw, &mix, source)?;
     let simulator = check_simulator(&raw, source)?;
     let callback = check_callback(&raw, &mix, source)?;
     Ok(Plan {
@@ -56,9 +70,11 @@ pub fn check(
         load,
         mix,
         thresholds,
+        objectives,
         simulator,
-        template: AgentTemplate::default(),
+        template,
         callback,
+        variants,
     })
 }
 
@@ -170,6 +186,10 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
         timeouts,
         retry_after,
         max_retries,
+        max_event_bytes: t
+            .max_event_size
+            .as_ref()
+            .map_or(DEFAULT_MAX_EVENT_BYTES, |size| size.get_ref().0),
     })
 }
 
@@ -662,6 +682,54 @@ pub(super) fn unmeasurable(threshold: &Threshold, sent: &[Op]) -> Option<String>
     (!sent.contains(&op)).then(|| format!("the mix never sends `{op}`"))
 }
 
+/// `[slo]`: objectives for every op (`ttfs = "<= 2s"`) and for one (`[slo.run_stream]`), each
+/// checked against what the mix measures.
+fn check_slo(
+    raw: &RawScenario,
+    mix: &[MixEntry],
+    source: &Source<'_>,
+) -> Result<Objectives, Diagnostic> {
+    let sent: Vec<Op> = mix
+        .iter()
+        .flat_map(|entry| entry.op.endpoints())
+        .copied()
+        .collect();
+    let help = "see \"SLOs\" in scenarios/README.md: e.g. ttfs = \"<= 2s\", or [slo.run_stream] ttfs = \"<= 1s\"";
+    // (where to point, the key as `metric` or `op.metric`, the condition)
+    let mut given: Vec<(&Spanned<String>, String, &str)> = Vec::new();
+    for (key, entry) in &raw.slo {
+        match entry.get_ref() {
+            RawSloEntry::Condition(condition) => {
+                given.push((key, key.get_ref().clone(), condition.as_str()));
+            }
+            RawSloEntry::Op(conditions) => {
+                for (metric, condition) in conditions {
+                    let path = format!("{}.{}", key.get_ref(), metric.get_ref());
+                    given.push((metric, path, condition.get_ref().as_str()));
+                }
+            }
+        }
+    }
+    let mut objectives = Vec::new();
+    for (at, path, condition) in given {
+        let objective = Objective::parse(&path, condition)
+            .map_err(|err| source.at_value(at, format!("slo `{path}`: {err}"), help))?;
+        if let Some(problem) = Objectives::unmeasurable(&objective, &sent) {
+            return Err(source.at_value(
+                at,
+                format!("slo `{path}` can never judge a request: {problem}"),
+                "bound a metric of an op the mix sends (see \"What is measured\" in the README)",
+            ));
+        }
+        objectives.push((at.span().start, objective));
+    }
+    // In file order, which is how users read them.
+    objectives.sort_by_key(|(at, _)| *at);
+    Ok(Objectives::new(
+        objectives.into_iter().map(|(_, o)| o).collect(),
+    ))
+}
+
 fn check_simulator(
     raw: &RawScenario,
     source: &Source<'_>,
@@ -833,7 +901,7 @@ fn toml_to_json(value: &toml::Value) -> Result<Value, String> {
 /// (another name prefix, another team).
 const RUN_OWNED_CREATE_FIELDS: [&str; 3] = ["name", "teamId", "makeConnectionId"];
 
-fn check_create_extra(fields: &Map<String, Value>) -> Result<(), (String, String)> {
+pub(super) fn check_create_extra(fields: &Map<String, Value>) -> Result<(), (String, String)> {
     match RUN_OWNED_CREATE_FIELDS.iter().find(|key| fields.contains_key(**key)) {
         Some(key) => Err((
             format!("the body sets `{key}`, which the run sets itself"),

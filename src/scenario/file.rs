@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::load::{Arrival, RawStage, Saturation};
-use super::units::{CountSpread, DurationSpread, DurationValue, RateValue};
+use super::units::{ByteSizeValue, CountSpread, DurationSpread, DurationValue, RateValue};
 use crate::sim::faults::{Chance, Cut, RateLimit, Stall};
 
 #[derive(Debug, Deserialize)]
@@ -24,8 +24,25 @@ pub struct RawScenario {
     pub mix: Spanned<Vec<Spanned<RawMix>>>,
     #[serde(default)]
     pub thresholds: BTreeMap<Spanned<String>, Spanned<RawThreshold>>,
+    /// `[slo]`: `metric = "<= 2s"` for every op, or a `[slo.<op>]` table of them for one op.
+    #[serde(default)]
+    pub slo: BTreeMap<Spanned<String>, Spanned<RawSloEntry>>,
     pub simulator: Option<RawSimulator>,
     pub callback: Option<Spanned<RawCallback>>,
+    pub variants: Option<Spanned<RawVariants>>,
+}
+
+/// `[variants]`: agents made as a matrix of models and system prompts, and how variants are
+/// ranked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariants {
+    pub models: Option<Spanned<Vec<Spanned<String>>>>,
+    pub system_prompts: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The name pattern, with `{model}`, `{m}` and `{prompt}`.
+    pub name: Option<Spanned<String>>,
+    pub body: Option<Spanned<toml::Table>>,
+    pub rank_by: Option<Spanned<String>>,
 }
 
 /// A threshold's value: `"< 5%"`, or `{ check = "< 5%", abort_on_fail = true, delay = "10s" }`.
@@ -100,6 +117,7 @@ pub struct RawTarget {
     pub timeout: RawTimeouts,
     pub retry_after: Option<Spanned<RetryAfter>>,
     pub max_retries: Option<Spanned<i64>>,
+    pub max_event_size: Option<Spanned<ByteSizeValue>>,
 }
 
 /// What a 429 answer leads to.
@@ -394,5 +412,39 @@ impl MixOp {
             MixOp::Run => &[Op::Run],
             MixOp::RunStream => &[Op::RunStream],
         }
+    }
+}
+
+/// One key of `[slo]`: a condition (`ttfs = "<= 2s"`) or an op's table of them
+/// (`[slo.run_stream]`).
+#[derive(Debug)]
+pub enum RawSloEntry {
+    Condition(String),
+    Op(Vec<(Spanned<String>, Spanned<String>)>),
+}
+
+impl<'de> Deserialize<'de> for RawSloEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> serde::de::Visitor<'de> for EntryVisitor {
+            type Value = RawSloEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a condition such as \"<= 2s\", or a table of them for one op")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawSloEntry, E> {
+                Ok(RawSloEntry::Condition(value.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawSloEntry, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<Spanned<String>, Spanned<String>>()? {
+                    entries.push(entry);
+                }
+                Ok(RawSloEntry::Op(entries))
+            }
+        }
+        deserializer.deserialize_any(EntryVisitor)
     }
 }

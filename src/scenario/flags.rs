@@ -41,6 +41,10 @@ pub struct Overrides {
     pub timeouts: Vec<(TimeoutKind, Duration)>,
     /// Added to the file's `[thresholds]` (`--threshold`).
     pub thresholds: Vec<crate::metrics::threshold::Threshold>,
+    /// Replaces `target.max_event_size`, in bytes.
+    pub max_event_bytes: Option<usize>,
+    /// Replace the file's `[slo]` as a whole, when any is given.
+    pub objectives: Vec<crate::metrics::slo::Objective>,
 }
 
 impl Plan {
@@ -81,6 +85,7 @@ impl Plan {
                 timeouts: Timeouts::default(),
                 retry_after: RetryAfter::default(),
                 max_retries: DEFAULT_MAX_RETRIES,
+                max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             },
             fixtures: Vec::new(),
             load: Load {
@@ -98,9 +103,11 @@ impl Plan {
             },
             mix: Vec::new(),
             thresholds: Vec::new(),
+            objectives: Default::default(),
             simulator: SimulatorSettings::default(),
             template: AgentTemplate::default(),
             callback: CallbackSettings::default(),
+            variants: Variants::default(),
         };
         plan.apply(overrides)?;
         Ok(plan)
@@ -132,6 +139,9 @@ impl Plan {
         }
         for (kind, limit) in &overrides.timeouts {
             self.target.timeouts.set(*kind, *limit);
+        }
+        if let Some(bytes) = overrides.max_event_bytes {
+            self.target.max_event_bytes = bytes;
         }
         Ok(())
     }
@@ -250,6 +260,7 @@ impl Plan {
                     kind: FixtureKind::Existing { id: id.clone() },
                 })
                 .collect();
+            self.variants.matrix = None;
             // The file's entries named agents that are gone: they rotate over the given ones.
             for entry in &mut self.mix {
                 if entry.agents != AgentChoice::None {
@@ -314,6 +325,9 @@ impl Plan {
         if let Some(prompt) = &overrides.system_prompt {
             self.template.system_prompt = prompt.clone();
         }
+        if !overrides.objectives.is_empty() {
+            self.objectives = crate::metrics::slo::Objectives::new(overrides.objectives.clone());
+        }
         let needs_agent = self.mix.iter().any(|m| m.op.targets_fixture());
         let made_temporary = needs_agent && self.fixtures.is_empty();
         if made_temporary {
@@ -377,6 +391,16 @@ impl Plan {
                         "threshold `{threshold}` names agent {variant:?}, which this run does not have"
                     ),
                     "--agent-id replaced the file's agents; drop the threshold or the flag",
+                ));
+            }
+        }
+        for objective in self.objectives.list() {
+            if let Some(problem) = crate::metrics::slo::Objectives::unmeasurable(objective, &sent) {
+                return Err(Diagnostic::in_file(
+                    &self.origin,
+                    Some("slo"),
+                    format!("objective `{objective}` can never judge a request: {problem}"),
+                    "bound a metric of an op the mix sends (see \"SLOs\" in scenarios/README.md); with --op, check the ops given",
                 ));
             }
         }

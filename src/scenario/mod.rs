@@ -8,6 +8,7 @@ pub mod flags;
 pub mod load;
 pub mod plan;
 pub mod units;
+pub mod variants;
 
 use std::path::Path;
 

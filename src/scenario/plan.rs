@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 
 pub use super::file::{AuthScheme, MixOp, RetryAfter};
 pub use super::load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
+pub use super::variants::{Matrix, Variants};
 use crate::metrics::sample::VariantId;
+use crate::metrics::slo::Objectives;
 use crate::metrics::threshold::Threshold;
 use crate::sim::Profile;
 use crate::sim::faults::RequestFaults;
@@ -29,11 +31,15 @@ pub struct Plan {
     pub load: Load,
     pub mix: Vec<MixEntry>,
     pub thresholds: Vec<Threshold>,
+    /// What makes a request good (`[slo]`, or `--slo`); empty: every success is good.
+    pub objectives: Objectives,
     pub simulator: SimulatorSettings,
     /// Model and system prompt of agents the run creates with no fixture to copy.
     pub template: AgentTemplate,
     /// Where run results posted to `callbackUrl` are received.
     pub callback: CallbackSettings,
+    /// The `[variants]` matrix (its agents are among `fixtures`) and what variants rank by.
+    pub variants: Variants,
 }
 
 /// The receiver of run results: where it listens, the URL the server is given, and how long
@@ -89,10 +95,16 @@ pub struct Target {
     pub retry_after: RetryAfter,
     /// Sends again after a 429 at most this many times per request (`retry_after = "honour"`).
     pub max_retries: u32,
+    /// The largest SSE event (plus the line being read) a stream may carry; a larger one fails
+    /// the stream as `sse_protocol`, so a server that never ends an event cannot exhaust memory.
+    pub max_event_bytes: usize,
 }
 
 /// Retries per request after a 429 when `retry_after = "honour"` and no `max_retries`.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
+
+/// The cap on one SSE event when the scenario sets none: 1 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = crate::api::sse::SseDecoder::DEFAULT_MAX_EVENT_BYTES;
 
 /// Limits per phase of a request; each expiry is its own error class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,6 +278,13 @@ impl fmt::Display for Plan {
             human(t.timeouts.idle),
             human(t.timeouts.total)
         )?;
+        if self.mix.iter().any(|entry| entry.op == MixOp::RunStream) {
+            writeln!(
+                f,
+                "events    {} at most (max_event_size); a larger one fails its stream as sse_protocol",
+                super::units::format_byte_size(t.max_event_bytes)
+            )?;
+        }
         if t.retry_after == RetryAfter::Honour {
             writeln!(
                 f,
@@ -301,12 +320,21 @@ impl fmt::Display for Plan {
             "stop      {stop}; in-flight requests get {} grace",
             human(self.load.grace)
         )?;
-        writeln!(
-            f,
-            "agents    {}",
-            if self.fixtures.is_empty() { "none" } else { "" }
-        )?;
-        for fixture in &self.fixtures {
+        let matrix = self.variants.matrix.as_ref();
+        let in_matrix = |name: &str| matrix.is_some_and(|m| m.cell(name).is_some());
+        let listed: Vec<&Fixture> = self
+            .fixtures
+            .iter()
+            .filter(|fixture| !in_matrix(&fixture.name))
+            .collect();
+        if !listed.is_empty() || matrix.is_none() {
+            writeln!(
+                f,
+                "agents    {}",
+                if listed.is_empty() { "none" } else { "" }
+            )?;
+        }
+        for fixture in listed {
             match &fixture.kind {
                 FixtureKind::Create { model, .. } => {
                     writeln!(f, "  {:<16} created in setup, model {model}", fixture.name)?
@@ -317,6 +345,36 @@ impl fmt::Display for Plan {
                     fixture.name
                 )?,
             }
+        }
+        if let Some(matrix) = matrix {
+            writeln!(f, "variants  {matrix}")?;
+            let width = matrix
+                .names
+                .iter()
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+                .max(16);
+            for name in &matrix.names {
+                let (m, p) = matrix.cell(name).expect("the matrix's own names");
+                writeln!(
+                    f,
+                    "  {name:<width$} model {}, prompt {}: {:?}",
+                    matrix.models[m],
+                    p + 1,
+                    ellipsis(&matrix.system_prompts[p], 60)
+                )?;
+            }
+        }
+        if self.fixtures.len() > 1 || self.variants.rank_by.is_some() {
+            let by = self.variants.rank_by.map_or_else(
+                || "ttfs p50 for run_stream, latency p50 otherwise".to_owned(),
+                |metric| format!("{metric} p50"),
+            );
+            writeln!(
+                f,
+                "ranking   variants ranked by {by}, 95% CIs, Mann-Whitney U with Holm's correction"
+            )?;
         }
         let total: u64 = self.mix.iter().map(|m| u64::from(m.weight)).sum();
         writeln!(f, "mix")?;
@@ -340,6 +398,12 @@ impl fmt::Display for Plan {
                 100.0 * f64::from(entry.weight) / total.max(1) as f64
             )?;
         }
+        if !self.objectives.is_empty() {
+            writeln!(f, "slo")?;
+            for objective in self.objectives.list() {
+                writeln!(f, "  {objective}")?;
+            }
+        }
         if !self.thresholds.is_empty() {
             writeln!(f, "thresholds")?;
             for threshold in &self.thresholds {
@@ -348,6 +412,15 @@ impl fmt::Display for Plan {
         }
         Ok(())
     }
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn ellipsis(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{cut}…")
 }
 
 fn human(d: Duration) -> String {

@@ -578,3 +578,145 @@ fn timeout_flags_replace_one_kind_each() {
         }
     );
 }
+
+#[test]
+fn the_event_size_cap_takes_binary_units_and_a_flag() {
+    let plan = parse_text(MINIMAL).unwrap();
+    assert_eq!(plan.target.max_event_bytes, 1 << 20);
+    assert!(
+        plan.to_string().contains("events    1MiB at most"),
+        "{plan}"
+    );
+
+    let with_cap = MINIMAL.replace("[load]", "[target]\nmax_event_size = \"64KiB\"\n\n[load]");
+    let mut plan = parse_text(&with_cap).unwrap();
+    assert_eq!(plan.target.max_event_bytes, 64 << 10);
+    assert!(
+        plan.to_string().contains("events    64KiB at most"),
+        "{plan}"
+    );
+    plan.apply(&Overrides {
+        max_event_bytes: Some(300),
+        ..Overrides::default()
+    })
+    .unwrap();
+    assert_eq!(plan.target.max_event_bytes, 300);
+    assert!(
+        plan.to_string().contains("events    300B at most"),
+        "{plan}"
+    );
+
+    for (value, says) in [
+        ("\"0B\"", "zero"),
+        ("\"1GiB\"", "256MiB"),
+        ("\"1MB\"", "ambiguous"),
+        ("\"lots\"", "no number"),
+        ("-5", "negative"),
+        ("true", "a size such as"),
+    ] {
+        let e = error(&MINIMAL.replace(
+            "[load]",
+            &format!("[target]\nmax_event_size = {value}\n\n[load]"),
+        ));
+        assert_eq!(
+            e.key.as_deref(),
+            Some("target.max_event_size"),
+            "{value}: {e}"
+        );
+        assert_eq!(e.position.map(|(line, _)| line), Some(8), "{value}: {e}");
+        assert!(e.message.contains(says), "{value}: {e}");
+    }
+}
+
+#[test]
+fn slo_tables_parse_for_every_op_and_for_one() {
+    let text = format!(
+        "{MINIMAL}\n[[mix]]\nop = \"get\"\n\n[slo]\nlatency = \"<= 20s\"\nttfs = \"< 2s\"\n\n[slo.run_stream]\nttfs = \"1s\"\n"
+    );
+    let plan = parse_text(&text).unwrap();
+    let written: Vec<String> = plan
+        .objectives
+        .list()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        written,
+        ["latency <= 20s", "ttfs < 2s", "run_stream.ttfs <= 1s"],
+        "in file order"
+    );
+    let stream = plan.objectives.limits(crate::api::Op::RunStream);
+    assert_eq!(
+        stream[crate::metrics::Metric::Ttfs.index()],
+        Some(1_000_000),
+        "the op's own objective wins"
+    );
+    assert!(plan.to_string().contains("slo\n  latency <= 20s\n"));
+
+    // --slo replaces the file's objectives as a whole.
+    let mut plan = parse_text(&text).unwrap();
+    let overrides = Overrides {
+        objectives: vec![crate::metrics::slo::Objective::parse_expr("get.latency<=50ms").unwrap()],
+        ..Overrides::default()
+    };
+    plan.apply(&overrides).unwrap();
+    assert_eq!(plan.objectives.list().len(), 1);
+    assert_eq!(plan.objectives.list()[0].to_string(), "get.latency <= 50ms");
+}
+
+#[test]
+fn bad_objectives_point_at_their_keys() {
+    for (slo, line, key, expect) in [
+        ("[slo]\nttfs = \">= 2s\"\n", 15, "slo.ttfs", "upper bound"),
+        (
+            "[slo]\nttfs = \"<= soon\"\n",
+            15,
+            "slo.ttfs",
+            "not a duration",
+        ),
+        ("[slo]\nsteps = \"<= 4\"\n", 15, "slo.steps", "can bound"),
+        (
+            "[slo.get]\nlatency = \"<= 1s\"\n",
+            15,
+            "slo.get.latency",
+            "never sends `get`",
+        ),
+        (
+            "[slo.run]\nlatency = \"<= 1s\"\n",
+            15,
+            "slo.run.latency",
+            "never sends `run`",
+        ),
+        (
+            "[slo.run_stream]\nserver_time = \"<= 1s\"\n",
+            15,
+            "slo.run_stream.server_time",
+            "has no `server_time`",
+        ),
+        (
+            "[slo.runstream]\nttfs = \"<= 1s\"\n",
+            15,
+            "slo.runstream.ttfs",
+            "not an op",
+        ),
+    ] {
+        let text = format!("{MINIMAL}\n{slo}");
+        let err = error(&text);
+        assert_eq!(err.position.map(|p| p.0), Some(line), "{slo}: {err}");
+        assert_eq!(err.key.as_deref(), Some(key), "{slo}: {err}");
+        assert!(err.message.contains(expect), "{slo}: {err}");
+        assert!(err.help.as_deref().unwrap().contains("README"), "{err}");
+    }
+    let err = error(&format!("{MINIMAL}\n[slo]\nttfs = 2\n"));
+    assert!(err.message.contains("condition"), "{err}");
+
+    // --op replacing the mix can leave an objective with nothing to judge.
+    let mut plan = parse_text(&format!("{MINIMAL}\n[slo]\nttfs = \"<= 2s\"\n")).unwrap();
+    let overrides = Overrides {
+        ops: vec![(MixOp::Get, 1)],
+        ..Overrides::default()
+    };
+    let err = plan.apply(&overrides).unwrap_err();
+    assert_eq!(err.key.as_deref(), Some("slo"));
+    assert!(err.message.contains("no op of the mix has `ttfs`"), "{err}");
+}

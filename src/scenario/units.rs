@@ -112,6 +112,81 @@ impl<'de> Deserialize<'de> for RateValue {
     }
 }
 
+/// The largest event size cap accepted (`max_event_size`): far beyond any event the API sends,
+/// and small enough that thousands of streams buffering one each cannot exhaust a machine by
+/// mistake.
+pub const MAX_EVENT_SIZE: usize = 256 << 20;
+
+/// Parses a size in bytes with a binary unit: `1MiB`, `512KiB`, `4096B` (or a bare number of
+/// bytes); from 1 byte to [`MAX_EVENT_SIZE`].
+pub fn parse_byte_size(text: &str) -> Result<usize, String> {
+    let help = "write a number and a unit, e.g. \"1MiB\", \"64KiB\" or \"4096B\"";
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    if number.is_empty() {
+        return Err(format!("invalid size {text:?}: no number; {help}"));
+    }
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "kb" | "mb" | "gb" | "k" | "m" | "g" => {
+            return Err(format!(
+                "invalid size {text:?}: {:?} is ambiguous; use binary units: B, KiB, MiB or GiB, e.g. \"1MiB\"",
+                unit.trim()
+            ));
+        }
+        other => {
+            return Err(format!(
+                "invalid size {text:?}: unknown unit {other:?}; {help}"
+            ));
+        }
+    };
+    let bytes = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .unwrap_or(u64::MAX);
+    if bytes == 0 {
+        return Err(format!(
+            "size {text:?} is zero; an event needs at least a byte, e.g. \"1MiB\""
+        ));
+    }
+    if bytes > MAX_EVENT_SIZE as u64 {
+        return Err(format!(
+            "size {text:?} is above the largest supported, 256MiB"
+        ));
+    }
+    Ok(bytes as usize)
+}
+
+/// A size in bytes as written back to users: `1MiB`, `64KiB`, or `1000B`.
+pub fn format_byte_size(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{}MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{}KiB", b >> 10),
+        b => format!("{b}B"),
+    }
+}
+
+/// A byte size in a scenario file: `"1MiB"`, `"64KiB"`, or a number of bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSizeValue(pub usize);
+
+impl<'de> Deserialize<'de> for ByteSizeValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text =
+            deserializer.deserialize_any(TextVisitor("a size such as \"1MiB\" or \"64KiB\""))?;
+        parse_byte_size(&text)
+            .map(ByteSizeValue)
+            .map_err(de::Error::custom)
+    }
+}
+
 /// A value drawn uniformly from `lo..=hi` each time it is used; `lo == hi` is a fixed value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Spread<T> {
@@ -318,6 +393,40 @@ mod tests {
         assert!(Rate::parse("1e12/s").unwrap_err().contains("maximum"));
         assert!(Rate::parse("1e-300/s").unwrap_err().contains("30 days"));
         assert_eq!(Rate::parse("300/min").unwrap().to_string(), "5/s");
+    }
+
+    #[test]
+    fn byte_sizes_take_binary_units() {
+        assert_eq!(parse_byte_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_byte_size(" 64 KiB "), Ok(64 << 10));
+        assert_eq!(parse_byte_size("4096B"), Ok(4096));
+        assert_eq!(parse_byte_size("4096"), Ok(4096));
+        assert_eq!(parse_byte_size("2mib"), Ok(2 << 20));
+        assert_eq!(parse_byte_size("256MiB"), Ok(MAX_EVENT_SIZE));
+        assert!(parse_byte_size("0KiB").unwrap_err().contains("zero"));
+        assert!(parse_byte_size("257MiB").unwrap_err().contains("256MiB"));
+        assert!(parse_byte_size("1GiB").unwrap_err().contains("256MiB"));
+        assert!(
+            parse_byte_size("99999999999999999999GiB")
+                .unwrap_err()
+                .contains("256MiB")
+        );
+        assert!(parse_byte_size("1MB").unwrap_err().contains("ambiguous"));
+        assert!(
+            parse_byte_size("1 furlong")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert!(parse_byte_size("MiB").unwrap_err().contains("no number"));
+        assert!(parse_byte_size("-1MiB").unwrap_err().contains("no number"));
+        assert!(
+            parse_byte_size("1.5MiB")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert_eq!(format_byte_size(1 << 20), "1MiB");
+        assert_eq!(format_byte_size(96 << 10), "96KiB");
+        assert_eq!(format_byte_size(1000), "1000B");
     }
 
     #[test]

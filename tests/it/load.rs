@@ -307,8 +307,10 @@ fn max_rate_caps_the_closed_model() {
     let out = dir.path().join("out");
     assert_code(&sim.run(&path, &out, &[]), 0);
     let iterations = count(&summary(&out)["load"]["iterations"]);
+    // The cap is an upper bound whatever the machine does; the lower bound is loose because a
+    // busy machine may not reach 50/s with 8 users (this test must not fail when CI is slow).
     assert!(
-        (90..=110).contains(&iterations),
+        (40..=110).contains(&iterations),
         "{iterations} iterations at 50/s for 2 s"
     );
 }

@@ -11,4 +11,7 @@ mod mock;
 mod outputs;
 mod runs;
 mod schema;
+mod streams;
+mod sweep;
 mod util;
+mod variants;

@@ -87,6 +87,25 @@ impl Sim {
         }
     }
 
+    /// A simulator with this configuration (per-model profiles, faults, ...).
+    pub fn start_config(config: SimConfig) -> Sim {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(SimServer::start(
+                config,
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            ))
+            .unwrap();
+        Sim {
+            server: Some(server),
+            runtime,
+        }
+    }
+
     pub fn base_url(&self) -> String {
         self.server.as_ref().unwrap().base_url()
     }

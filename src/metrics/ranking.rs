@@ -1,0 +1,477 @@
+//! Ranking variants (models, prompts, agents) against each other, op by op, and saying which
+//! differences are significant: the order by the median of a key metric, each median with its
+//! 95% interval, and pairwise Mann-Whitney U tests computed exactly from the histograms'
+//! bucket counts, Holm-corrected for the number of pairs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Metric;
+use super::ci::{Buckets, CONFIDENCE, Interval, normal_upper_tail, wilson};
+use super::recorder::{Cell, Recorder};
+use crate::api::Op;
+
+/// The family-wise error rate of the pairwise tests.
+pub const ALPHA: f64 = 0.05;
+
+/// Samples each side needs before a difference is called significant: below this the normal
+/// approximation of U is too rough to trust (and the exact test could hardly reach α anyway).
+pub const MIN_SAMPLES: u64 = 8;
+
+/// How the comparison was made, in words, for every output.
+pub const METHOD: &str = "median with 95% order-statistic CI; pairwise Mann-Whitney U (normal approximation, tie-corrected) on the histogram buckets, Holm-corrected, alpha 0.05";
+
+/// The comparison of the variants of one op.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ranking {
+    /// The metric ranked by (lower is better).
+    pub metric: String,
+    /// The statistic of it that orders the variants: `p50`.
+    pub stat: String,
+    pub confidence: f64,
+    pub alpha: f64,
+    pub method: String,
+    /// Best first.
+    pub order: Vec<Ranked>,
+    /// Variants that sent this op but have no successful sample of the metric.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unranked: Vec<String>,
+    /// Every pair, the better-ranked first.
+    pub pairs: Vec<Pair>,
+}
+
+/// One variant's place.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ranked {
+    /// 1 = best.
+    pub rank: u32,
+    /// Variants not significantly different from their tier's best share its tier (1 = best).
+    pub tier: u32,
+    pub variant: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub error_rate_ci: Option<Interval>,
+    /// Successful samples of the metric.
+    pub count: u64,
+    pub p50: f64,
+    pub p50_ci: Option<Interval>,
+    pub p95: f64,
+    pub p95_ci: Option<Interval>,
+}
+
+/// Two variants' distributions of the metric, compared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pair {
+    /// The better-ranked variant.
+    pub better: String,
+    pub worse: String,
+    /// `worse`'s p50 minus `better`'s, in the metric's unit.
+    pub difference: f64,
+    /// P(a sample of `worse` exceeds one of `better`), ties counting half: 0.5 is no
+    /// difference, 1 is every sample slower.
+    pub superiority: f64,
+    /// Two-sided p-value of the Mann-Whitney U test.
+    pub p: f64,
+    /// `p` after Holm's correction over every pair of this op.
+    pub p_adjusted: f64,
+    pub significant: bool,
+}
+
+impl Ranking {
+    /// The pair of two variants, either way round.
+    pub fn pair(&self, a: &str, b: &str) -> Option<&Pair> {
+        self.pairs
+            .iter()
+            .find(|p| (p.better == a && p.worse == b) || (p.better == b && p.worse == a))
+    }
+}
+
+/// The metric an op's variants are ranked by: `rank_by` where the op has it, else time to
+/// first step for streams and latency for everything else.
+pub fn key_metric(op: Op, rank_by: Option<Metric>) -> Metric {
+    let has = |metric: Metric| match metric {
+        Metric::Ttfs | Metric::InterStep | Metric::FirstAssistant => op == Op::RunStream,
+        Metric::ServerTime => op == Op::Run,
+        Metric::Callback => matches!(op, Op::Run | Op::RunStream),
+        _ => true,
+    };
+    match rank_by {
+        Some(metric) if has(metric) => metric,
+        _ if op == Op::RunStream => Metric::Ttfs,
+        _ => Metric::Latency,
+    }
+}
+
+/// Rankings of every op that at least two variants have data for, keyed by op name.
+pub fn rank_all(
+    recorder: &Recorder,
+    variant_names: &[String],
+    rank_by: Option<Metric>,
+) -> BTreeMap<String, Ranking> {
+    Op::ALL
+        .into_iter()
+        .filter_map(|op| {
+            let cells: Vec<(&str, &Cell)> = variant_names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, name)| Some((name.as_str(), recorder.cell(op, Some(i as u16))?)))
+                .collect();
+            let ranking = rank(&cells, key_metric(op, rank_by))?;
+            Some((op.name().to_owned(), ranking))
+        })
+        .collect()
+}
+
+/// Ranks variants' cells of one op by `metric`; `None` unless two or more have samples of it.
+pub fn rank(cells: &[(&str, &Cell)], metric: Metric) -> Option<Ranking> {
+    let scale = if metric.is_time() { 1e-3 } else { 1.0 };
+    let mut measured: Vec<(Ranked, Buckets)> = Vec::new();
+    let mut unranked = Vec::new();
+    for (name, cell) in cells {
+        let Some(histogram) = cell.histogram(metric).filter(|h| !h.is_empty()) else {
+            unranked.push((*name).to_owned());
+            continue;
+        };
+        let buckets = Buckets::from_histogram(histogram);
+        let errors = cell.error_count();
+        let ranked = Ranked {
+            rank: 0,
+            tier: 0,
+            variant: (*name).to_owned(),
+            requests: cell.requests,
+            errors,
+            error_rate: if cell.requests == 0 {
+                0.0
+            } else {
+                errors as f64 / cell.requests as f64
+            },
+            error_rate_ci: wilson(errors, cell.requests, CONFIDENCE),
+            count: buckets.len(),
+            p50: histogram.value_at_quantile(0.5) as f64 * scale,
+            p50_ci: buckets
+                .quantile_interval(0.5, CONFIDENCE)
+                .map(|i| i.scaled(scale)),
+            p95: histogram.value_at_quantile(0.95) as f64 * scale,
+            p95_ci: buckets
+                .quantile_interval(0.95, CONFIDENCE)
+                .map(|i| i.scaled(scale)),
+        };
+        measured.push((ranked, buckets));
+    }
+    if measured.len() < 2 {
+        return None;
+    }
+    measured.sort_by(|(a, _), (b, _)| {
+        a.p50
+            .total_cmp(&b.p50)
+            .then(a.p95.total_cmp(&b.p95))
+            .then_with(|| a.variant.cmp(&b.variant))
+    });
+    let mut pairs = Vec::new();
+    for i in 0..measured.len() {
+        for j in i + 1..measured.len() {
+            let (better, better_buckets) = &measured[i];
+            let (worse, worse_buckets) = &measured[j];
+            let test = mann_whitney(better_buckets, worse_buckets);
+            pairs.push(Pair {
+                better: better.variant.clone(),
+                worse: worse.variant.clone(),
+                difference: round6(worse.p50 - better.p50),
+                superiority: round6(test.superiority),
+                p: test.p,
+                p_adjusted: test.p,
+                significant: false,
+            });
+        }
+    }
+    let adjusted = holm(&pairs.iter().map(|p| p.p).collect::<Vec<_>>());
+    for (pair, p_adjusted) in pairs.iter_mut().zip(adjusted) {
+        let counts = |name: &str| {
+            measured
+                .iter()
+                .find(|(r, _)| r.variant == name)
+                .map_or(0, |(r, _)| r.count)
+        };
+        pair.p_adjusted = p_adjusted;
+        pair.significant = p_adjusted < ALPHA
+            && counts(&pair.better) >= MIN_SAMPLES
+            && counts(&pair.worse) >= MIN_SAMPLES;
+    }
+    let mut order: Vec<Ranked> = measured.into_iter().map(|(ranked, _)| ranked).collect();
+    let mut tier = 1;
+    let mut leader = 0;
+    for i in 0..order.len() {
+        if i > 0 {
+            let differs = pairs.iter().any(|p| {
+                p.better == order[leader].variant && p.worse == order[i].variant && p.significant
+            });
+            if differs {
+                tier += 1;
+                leader = i;
+            }
+        }
+        order[i].rank = i as u32 + 1;
+        order[i].tier = tier;
+    }
+    Some(Ranking {
+        metric: metric.name().to_owned(),
+        stat: "p50".to_owned(),
+        confidence: CONFIDENCE,
+        alpha: ALPHA,
+        method: METHOD.to_owned(),
+        order,
+        unranked,
+        pairs,
+    })
+}
+
+/// The result of a Mann-Whitney U test of `b` against `a`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MannWhitney {
+    /// Pairs (a, b) with b > a, ties counting half.
+    pub u: f64,
+    /// `u` over all pairs: P(b > a) + P(b = a) / 2.
+    pub superiority: f64,
+    /// The standardized U, continuity-corrected (positive: b tends to be larger).
+    pub z: f64,
+    /// Two-sided p-value.
+    pub p: f64,
+}
+
+/// The Mann-Whitney U test of two samples given as histogram buckets: values in one bucket
+/// are ties (they are equal to the histogram's precision), which the variance is corrected
+/// for. Exact in the counts, O(buckets), whatever the number of samples.
+pub fn mann_whitney(a: &Buckets, b: &Buckets) -> MannWhitney {
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    if na == 0.0 || nb == 0.0 {
+        return MannWhitney {
+            u: 0.0,
+            superiority: 0.5,
+            z: 0.0,
+            p: 1.0,
+        };
+    }
+    let mut a_counts = a.counts().peekable();
+    let mut b_counts = b.counts().peekable();
+    let mut a_below = 0.0;
+    let mut u = 0.0;
+    let mut ties = 0.0;
+    loop {
+        let next = match (a_counts.peek(), b_counts.peek()) {
+            (None, None) => break,
+            (Some(&(va, _)), Some(&(vb, _))) => va.min(vb),
+            (Some(&(va, _)), None) => va,
+            (None, Some(&(vb, _))) => vb,
+        };
+        let ca = a_counts
+            .next_if(|&(v, _)| v == next)
+            .map_or(0.0, |(_, c)| c as f64);
+        let cb = b_counts
+            .next_if(|&(v, _)| v == next)
+            .map_or(0.0, |(_, c)| c as f64);
+        u += cb * (a_below + 0.5 * ca);
+        a_below += ca;
+        let t = ca + cb;
+        ties += t * t * t - t;
+    }
+    let n = na + nb;
+    let mean = na * nb / 2.0;
+    let variance = na * nb / 12.0 * ((n + 1.0) - ties / (n * (n - 1.0)));
+    let (z, p) = if variance > 0.0 {
+        let distance = ((u - mean).abs() - 0.5).max(0.0);
+        let z = distance / variance.sqrt();
+        (z.copysign(u - mean), (2.0 * normal_upper_tail(z)).min(1.0))
+    } else {
+        (0.0, 1.0)
+    };
+    MannWhitney {
+        u,
+        superiority: u / (na * nb),
+        z,
+        p,
+    }
+}
+
+/// Holm's step-down adjustment of `p` (same order out as in): the k-th smallest p-value is
+/// multiplied by (m - k + 1), and adjusted values never decrease along the sorted order.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (k, &i) in order.iter().enumerate() {
+        running = running.max(((m - k) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+fn round6(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::metrics::{Sample, Timeline};
+
+    #[test]
+    fn u_counts_pairs_and_ties_exactly() {
+        // a = {1, 2, 3}, b = {2, 4}: b > a in 2+0.5 (b=2: above 1, tie with 2) + 3 (b=4) pairs.
+        let a = Buckets::from_counts(&[(1, 1), (2, 1), (3, 1)]);
+        let b = Buckets::from_counts(&[(2, 1), (4, 1)]);
+        let test = mann_whitney(&a, &b);
+        assert_eq!(test.u, 4.5);
+        assert_eq!(test.superiority, 0.75);
+        // Identical samples: no evidence of a difference.
+        let same = mann_whitney(&a, &a);
+        assert_eq!(same.superiority, 0.5);
+        assert_eq!(same.p, 1.0);
+    }
+
+    #[test]
+    fn p_values_match_a_reference_implementation() {
+        // The reference: midranks of the pooled, expanded samples, U = R(y) - ny(ny+1)/2,
+        // tie-corrected variance, continuity correction, p = erfc(z / sqrt 2) (the asymptotic
+        // test as in scipy.stats.mannwhitneyu), computed independently in Python.
+        // x = 1..=10, y = 6..=15, one sample each (ties at 6..10): U = 87.5, p = 0.0050754.
+        let x = Buckets::from_counts(&(1..=10).map(|v| (v, 1)).collect::<Vec<_>>());
+        let y = Buckets::from_counts(&(6..=15).map(|v| (v, 1)).collect::<Vec<_>>());
+        let test = mann_whitney(&x, &y);
+        assert_eq!(test.u, 87.5);
+        assert!((test.p - 0.005_075_4).abs() < 1e-6, "p {}", test.p);
+        assert!(test.z > 0.0);
+        // Heavy ties, as histograms make them: 50 at 10 and 50 at 20 against 40 and 60:
+        // U = 5500, p = 0.156669.
+        let a = Buckets::from_counts(&[(10, 50), (20, 50)]);
+        let b = Buckets::from_counts(&[(10, 40), (20, 60)]);
+        let test = mann_whitney(&a, &b);
+        assert_eq!(test.u, 5500.0);
+        assert!((test.p - 0.156_669).abs() < 1e-5, "p {}", test.p);
+    }
+
+    #[test]
+    fn holm_steps_down_and_stays_monotone() {
+        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
+        // Sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 -> max(0.06, 0.04).
+        let expected = [0.03, 0.06, 0.06, 0.02];
+        for (got, want) in adjusted.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-12, "{adjusted:?}");
+        }
+        assert_eq!(holm(&[0.9, 0.8]), vec![1.0, 1.0]);
+        assert!(holm(&[]).is_empty());
+    }
+
+    fn cell_of(ms: impl IntoIterator<Item = u64>, failures: u64) -> Cell {
+        let mut recorder = Recorder::new(1);
+        let now = Instant::now();
+        for value in ms {
+            let mut timeline = Timeline::starting(now, now);
+            timeline.end = now + Duration::from_millis(value);
+            recorder.record(&Sample::new(Op::Get, Some(0), timeline, Ok(())));
+        }
+        for _ in 0..failures {
+            let failure = crate::api::Failure::new(crate::api::ErrorClass::Http(500), "boom");
+            recorder.record(&Sample::new(
+                Op::Get,
+                Some(0),
+                Timeline::starting(now, now),
+                Err(failure),
+            ));
+        }
+        recorder.cell(Op::Get, Some(0)).unwrap().clone()
+    }
+
+    #[test]
+    fn the_slower_variant_ranks_last_and_noise_shares_a_tier() {
+        // fast and same: 100..=199 ms; slow: 150..=249 ms, 100 samples each.
+        let fast = cell_of(100..200, 0);
+        let same = cell_of((100..200).rev(), 2);
+        let slow = cell_of(150..250, 0);
+        let ranking = rank(
+            &[("slow", &slow), ("fast", &fast), ("same", &same)],
+            Metric::Latency,
+        )
+        .unwrap();
+        let names: Vec<&str> = ranking.order.iter().map(|r| r.variant.as_str()).collect();
+        // fast and same have equal medians: the tie falls to the name.
+        assert_eq!(names, ["fast", "same", "slow"]);
+        assert_eq!(
+            ranking.order.iter().map(|r| r.tier).collect::<Vec<_>>(),
+            [1, 1, 2]
+        );
+        assert_eq!(ranking.order[2].rank, 3);
+        let slow_vs_fast = ranking.pair("slow", "fast").unwrap();
+        assert!(slow_vs_fast.significant, "{slow_vs_fast:?}");
+        assert!(
+            (slow_vs_fast.difference - 50.0).abs() < 0.5,
+            "{slow_vs_fast:?}"
+        );
+        // P(slow > fast) for two shifted uniforms: 1 - 0.5 * 0.5^2 = 0.875.
+        assert!(
+            (slow_vs_fast.superiority - 0.875).abs() < 0.01,
+            "{slow_vs_fast:?}"
+        );
+        let noise = ranking.pair("fast", "same").unwrap();
+        assert!(!noise.significant && noise.p > 0.9, "{noise:?}");
+        assert!(noise.p_adjusted >= noise.p);
+        // The median's interval of 100..=199 is x(40)..x(61) = 139..160 ms.
+        let ci = ranking.order[0].p50_ci.unwrap();
+        assert!(
+            (ci.lo() - 139.0).abs() < 0.2 && (ci.hi() - 160.0).abs() < 0.2,
+            "{ci:?}"
+        );
+        let same = &ranking.order[1];
+        assert_eq!((same.requests, same.errors, same.count), (102, 2, 100));
+        assert!((same.error_rate - 2.0 / 102.0).abs() < 1e-12);
+        assert!(same.error_rate_ci.unwrap().hi() > same.error_rate);
+    }
+
+    #[test]
+    fn few_samples_are_never_significant_and_one_variant_is_no_ranking() {
+        let fast = cell_of([10, 11, 12], 0);
+        let slow = cell_of([500, 501, 502], 0);
+        let ranking = rank(&[("fast", &fast), ("slow", &slow)], Metric::Latency).unwrap();
+        assert!(
+            !ranking.pairs[0].significant,
+            "3 samples each: {:?}",
+            ranking.pairs[0]
+        );
+        assert_eq!(ranking.order[1].tier, 1);
+        assert!(
+            ranking.order[0].p50_ci.is_none(),
+            "3 samples cannot bracket a median"
+        );
+        assert!(rank(&[("fast", &fast)], Metric::Latency).is_none());
+        let failed = cell_of([], 3);
+        let ranking = rank(
+            &[("fast", &fast), ("slow", &slow), ("failed", &failed)],
+            Metric::Latency,
+        )
+        .unwrap();
+        assert_eq!(ranking.unranked, ["failed"]);
+    }
+
+    #[test]
+    fn streams_rank_by_time_to_first_step_unless_told() {
+        assert_eq!(key_metric(Op::RunStream, None), Metric::Ttfs);
+        assert_eq!(key_metric(Op::Run, None), Metric::Latency);
+        assert_eq!(
+            key_metric(Op::Run, Some(Metric::ServerTime)),
+            Metric::ServerTime
+        );
+        assert_eq!(
+            key_metric(Op::Get, Some(Metric::ServerTime)),
+            Metric::Latency
+        );
+        assert_eq!(
+            key_metric(Op::RunStream, Some(Metric::Latency)),
+            Metric::Latency
+        );
+    }
+}

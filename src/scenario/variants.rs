@@ -1,0 +1,384 @@
+//! `[variants]`: the agents to compare made as a matrix of models and system prompts (one
+//! agent per combination, named by a pattern), and the metric variants are ranked by. The
+//! checked types, and the checks that make them, each error at its key.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde_json::Map;
+use toml::Spanned;
+
+use super::check::{check_create_extra, toml_table_to_json};
+use super::diag::{Diagnostic, Source, closest};
+use super::file::RawVariants;
+use super::plan::{AgentTemplate, Fixture, FixtureKind};
+use crate::metrics::Metric;
+
+/// Combinations a matrix may make: each is an agent created in setup and a column of every
+/// comparison, and each needs its share of the samples for the statistics to mean anything.
+pub const MAX_COMBINATIONS: usize = 64;
+
+/// What the plan knows about its variants beyond the fixtures themselves.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Variants {
+    /// The matrix the scenario declared, if any; its agents are in `Plan::fixtures`.
+    pub matrix: Option<Matrix>,
+    /// The metric the comparison ranks by; `None`: ttfs for streams, latency otherwise.
+    pub rank_by: Option<Metric>,
+}
+
+/// A matrix of models and system prompts: one agent per combination, models major.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matrix {
+    pub models: Vec<String>,
+    pub system_prompts: Vec<String>,
+    /// The name pattern the agents were named by.
+    pub pattern: String,
+    /// The agents' names, models major: `names[m * system_prompts.len() + p]`.
+    pub names: Vec<String>,
+}
+
+impl Matrix {
+    /// The (model, prompt) indexes of the agent named `name`, if it is one of the matrix's.
+    pub fn cell(&self, name: &str) -> Option<(usize, usize)> {
+        let index = self.names.iter().position(|n| n == name)?;
+        let prompts = self.system_prompts.len();
+        Some((index / prompts, index % prompts))
+    }
+}
+
+impl fmt::Display for Matrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: usize, noun: &str| {
+            if n == 1 {
+                format!("1 {noun}")
+            } else {
+                format!("{n} {noun}s")
+            }
+        };
+        write!(
+            f,
+            "{} × {} = {}, named \"{}\"",
+            plural(self.models.len(), "model"),
+            plural(self.system_prompts.len(), "system prompt"),
+            plural(self.names.len(), "agent"),
+            self.pattern
+        )
+    }
+}
+
+/// The placeholders a name pattern may use.
+const PLACEHOLDERS: [&str; 3] = ["model", "m", "prompt"];
+
+/// Checks `[variants]`; returns the settings and the matrix's agents, to follow `agents` (the
+/// scenario's `[[agents]]`, whose names they must not take).
+pub fn check_variants(
+    raw: &Spanned<RawVariants>,
+    agents: &[Fixture],
+    template: &AgentTemplate,
+    source: &Source<'_>,
+) -> Result<(Variants, Vec<Fixture>), Diagnostic> {
+    let table = raw.get_ref();
+    let rank_by = match &table.rank_by {
+        Some(name) => Some(check_rank_by(name, source)?),
+        None => None,
+    };
+    let models = check_list(table.models.as_ref(), "models", source)?;
+    let prompts = check_list(table.system_prompts.as_ref(), "system_prompts", source)?;
+    if models.is_none() && prompts.is_none() {
+        if let Some(key) = table
+            .name
+            .as_ref()
+            .map(Spanned::span)
+            .or(table.body.as_ref().map(Spanned::span))
+        {
+            return Err(source.at(
+                key,
+                "[variants] has a name pattern or body but no models or system_prompts to make agents from",
+                Some("add e.g. models = [\"fast-model\", \"slow-model\"], or remove the key".to_owned()),
+            ));
+        }
+        if agents.is_empty() {
+            return Err(source.at_value(
+                raw,
+                "[variants] makes no agents and the scenario has no [[agents]] to compare",
+                "add models = [...] and/or system_prompts = [...] to [variants]",
+            ));
+        }
+        return Ok((
+            Variants {
+                matrix: None,
+                rank_by,
+            },
+            Vec::new(),
+        ));
+    }
+    let combinations = models.as_ref().map_or(1, Vec::len) * prompts.as_ref().map_or(1, Vec::len);
+    if combinations > MAX_COMBINATIONS {
+        let at = table
+            .models
+            .as_ref()
+            .map_or_else(|| raw.span(), Spanned::span);
+        return Err(source.at(
+            at,
+            format!(
+                "{} models × {} system prompts make {combinations} agents, more than {MAX_COMBINATIONS}",
+                models.as_ref().map_or(1, Vec::len),
+                prompts.as_ref().map_or(1, Vec::len)
+            ),
+            Some(format!(
+                "compare at most {MAX_COMBINATIONS} variants in one run (each needs its own share of the samples); split the matrix over several runs"
+            )),
+        ));
+    }
+    let pattern = match (&table.name, &models, &prompts) {
+        (Some(name), ..) => name.get_ref().trim().to_owned(),
+        (None, Some(_), Some(_)) => "{model}/p{prompt}".to_owned(),
+        (None, Some(_), None) => "{model}".to_owned(),
+        (None, None, _) => "p{prompt}".to_owned(),
+    };
+    let pattern_error = |message: String, help: &str| match &table.name {
+        Some(name) => source.at_value(name, message, help),
+        None => source.at(
+            table
+                .models
+                .as_ref()
+                .map(Spanned::span)
+                .or(table.system_prompts.as_ref().map(Spanned::span))
+                .unwrap_or_else(|| raw.span()),
+            message,
+            Some(help.to_owned()),
+        ),
+    };
+    let pieces = parse_pattern(&pattern).map_err(|message| {
+        pattern_error(
+            message,
+            "write a pattern with {model}, {m} (model number) and {prompt} (prompt number), e.g. name = \"{model}/p{prompt}\"",
+        )
+    })?;
+    let extra = match &table.body {
+        Some(body) => toml_table_to_json(body.get_ref())
+            .and_then(|fields| {
+                check_create_extra(&fields)
+                    .map_err(|(message, _)| message)
+                    .map(|()| fields)
+            })
+            .map_err(|message| {
+                source.at_value(body, message, "see [variants] in scenarios/README.md")
+            })?,
+        None => Map::new(),
+    };
+    let models = models.unwrap_or_else(|| vec![template.model.clone()]);
+    let prompts = prompts.unwrap_or_else(|| vec![template.system_prompt.clone()]);
+    let taken: HashSet<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+    let mut seen = HashSet::new();
+    let mut names = Vec::with_capacity(combinations);
+    let mut fixtures = Vec::with_capacity(combinations);
+    for (m, model) in models.iter().enumerate() {
+        for (p, prompt) in prompts.iter().enumerate() {
+            let name = render(&pieces, model, m + 1, p + 1);
+            if name.is_empty() || name == "*" || name.contains(':') {
+                return Err(pattern_error(
+                    format!(
+                        "the name pattern gives the agent of model {model:?} the name {name:?}, which cannot name an agent"
+                    ),
+                    "names may not be empty, `*`, or hold `:`; use {m} (the model's number) for models with a `:`, e.g. name = \"m{m}/p{prompt}\"",
+                ));
+            }
+            if taken.contains(name.as_str()) {
+                return Err(pattern_error(
+                    format!(
+                        "the matrix makes an agent named {name:?}, and an [[agents]] entry has that name"
+                    ),
+                    "rename the [[agents]] entry, or change the pattern, e.g. name = \"v-{model}/p{prompt}\"",
+                ));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(pattern_error(
+                    format!("the name pattern {pattern:?} gives two agents the name {name:?}"),
+                    "put {model} (or {m}) in the pattern when there are several models, and {prompt} when there are several system prompts",
+                ));
+            }
+            names.push(name.clone());
+            fixtures.push(Fixture {
+                name,
+                kind: FixtureKind::Create {
+                    model: model.clone(),
+                    system_prompt: prompt.clone(),
+                    extra: extra.clone(),
+                },
+            });
+        }
+    }
+    Ok((
+        Variants {
+            matrix: Some(Matrix {
+                models,
+                system_prompts: prompts,
+                pattern,
+                names,
+            }),
+            rank_by,
+        },
+        fixtures,
+    ))
+}
+
+/// A list of models or prompts: not empty, no empty entry, no entry twice.
+fn check_list(
+    list: Option<&Spanned<Vec<Spanned<String>>>>,
+    key: &str,
+    source: &Source<'_>,
+) -> Result<Option<Vec<String>>, Diagnostic> {
+    let Some(list) = list else {
+        return Ok(None);
+    };
+    let example = if key == "models" {
+        "e.g. models = [\"fast-model\", \"slow-model\"]"
+    } else {
+        "e.g. system_prompts = [\"Be brief.\", \"Be thorough.\"]"
+    };
+    if list.get_ref().is_empty() {
+        return Err(source.at_value(
+            list,
+            format!("variants.{key} is empty"),
+            format!("list at least one, {example}; or remove the key"),
+        ));
+    }
+    let mut values: Vec<String> = Vec::with_capacity(list.get_ref().len());
+    for item in list.get_ref() {
+        let value = item.get_ref().trim();
+        if value.is_empty() {
+            return Err(source.at_value(
+                item,
+                format!("an entry of variants.{key} is empty"),
+                format!("the API needs a non-empty value; {example}"),
+            ));
+        }
+        if let Some(first) = values.iter().position(|v| v == value) {
+            return Err(source.at_value(
+                item,
+                format!(
+                    "{value:?} is listed twice in variants.{key} (entries {} and {})",
+                    first + 1,
+                    values.len() + 1
+                ),
+                "list each once: two identical agents would only split the samples",
+            ));
+        }
+        values.push(value.to_owned());
+    }
+    Ok(Some(values))
+}
+
+fn check_rank_by(name: &Spanned<String>, source: &Source<'_>) -> Result<Metric, Diagnostic> {
+    let ranked = [
+        Metric::Latency,
+        Metric::ServiceTime,
+        Metric::Ttfb,
+        Metric::Ttfs,
+        Metric::InterStep,
+        Metric::FirstAssistant,
+        Metric::ServerTime,
+        Metric::Callback,
+    ];
+    match Metric::from_name(name.get_ref().trim()).filter(|m| ranked.contains(m)) {
+        Some(metric) => Ok(metric),
+        None => {
+            let names: Vec<String> = ranked.iter().map(|m| m.name().to_owned()).collect();
+            let help = match closest(name.get_ref(), &names) {
+                Some(best) => format!(
+                    "did you mean \"{best}\"? Rank by one of: {}",
+                    names.join(", ")
+                ),
+                None => format!("rank by one of: {}", names.join(", ")),
+            };
+            Err(source.at_value(
+                name,
+                format!("variants are not ranked by {:?}", name.get_ref()),
+                help,
+            ))
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Model,
+    ModelNumber,
+    PromptNumber,
+}
+
+/// Splits a name pattern into text and placeholders; the error says what is wrong.
+fn parse_pattern(pattern: &str) -> Result<Vec<Piece>, String> {
+    if pattern.is_empty() {
+        return Err("the name pattern is empty".to_owned());
+    }
+    let mut pieces = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err(format!(
+                "the name pattern {pattern:?} has a `}}` without a `{{`"
+            ));
+        }
+        if open > 0 {
+            pieces.push(Piece::Text(rest[..open].to_owned()));
+        }
+        let Some(close) = rest[open..].find('}') else {
+            return Err(format!(
+                "the name pattern {pattern:?} has a `{{` without a `}}`"
+            ));
+        };
+        let placeholder = &rest[open + 1..open + close];
+        pieces.push(match placeholder {
+            "model" => Piece::Model,
+            "m" => Piece::ModelNumber,
+            "prompt" => Piece::PromptNumber,
+            other => {
+                return Err(format!(
+                    "the name pattern has an unknown placeholder {{{other}}}; it may use {}",
+                    PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                ));
+            }
+        });
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_owned()));
+    }
+    Ok(pieces)
+}
+
+fn render(pieces: &[Piece], model: &str, model_number: usize, prompt_number: usize) -> String {
+    pieces
+        .iter()
+        .map(|piece| match piece {
+            Piece::Text(text) => text.clone(),
+            Piece::Model => model.to_owned(),
+            Piece::ModelNumber => model_number.to_string(),
+            Piece::PromptNumber => prompt_number.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_split_into_text_and_placeholders() {
+        let pieces = parse_pattern("{model}/p{prompt}").unwrap();
+        assert_eq!(render(&pieces, "fast", 1, 2), "fast/p2");
+        assert_eq!(render(&parse_pattern("m{m}").unwrap(), "x:y", 3, 1), "m3");
+        assert!(parse_pattern("{modle}").unwrap_err().contains("{modle}"));
+        assert!(
+            parse_pattern("a{model")
+                .unwrap_err()
+                .contains("without a `}`")
+        );
+        assert!(parse_pattern("a}b").unwrap_err().contains("without a `{`"));
+        assert!(parse_pattern("").is_err());
+    }
+}
