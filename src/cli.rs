@@ -23,8 +23,9 @@ use crate::sim::{Profile, SimConfig};
     agentload run scenarios/smoke.toml                 # against the embedded simulator\n  \
     agentload run scenarios/smoke.toml --target https://eu1.make.com/api/v2 --team-id 123\n  \
     agentload validate scenarios/smoke.toml\n  \
-    agentload mock --addr 127.0.0.1:8080\n\n\
-    Exit codes: 0 passed, 1 a threshold failed, 2 invalid input or unreachable target, 130 interrupted.")]
+    agentload mock --addr 127.0.0.1:8080\n  \
+    agentload compare reports/baseline reports/latest  # exit 1 on a significant regression\n\n\
+    Exit codes: 0 passed, 1 a threshold failed or a regression, 2 invalid input or unreachable target, 130 interrupted.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

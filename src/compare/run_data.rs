@@ -1,7 +1,8 @@
 //! What `compare` needs from a report folder, and nothing more: per `<op>.<metric>` tag the
 //! run's whole distribution (every interval of `histograms.hlog` added up, warmup seconds left
 //! out as `timeseries.csv` marks them), and per op the requests and errors of `summary.json`.
-//! Kept to this one file so a shared loader of stored runs can replace it.
+//! A stored folder is read through the shared loader ([`StoredRun`]); a run just finished
+//! (whose summary is not written yet) has its log read here.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,9 +11,9 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use serde_json::Value;
 
 use crate::metrics::Summary;
+use crate::report::stored::StoredRun;
 use crate::report::{hlog, timeseries};
 
 /// One run's distributions and counts.
@@ -49,7 +50,8 @@ fn error(path: &Path, problem: impl Into<String>) -> LoadError {
 }
 
 impl RunData {
-    /// Reads a report folder written by `agentload run`.
+    /// Reads a report folder written by `agentload run` (through the shared loader, which
+    /// checks the three files against each other).
     pub fn load(dir: &Path) -> Result<RunData, LoadError> {
         if !dir.is_dir() {
             return Err(error(
@@ -57,49 +59,47 @@ impl RunData {
                 "not a folder; give the report folder of a run (it holds summary.json and histograms.hlog)",
             ));
         }
-        let path = dir.join("summary.json");
-        let text = std::fs::read_to_string(&path).map_err(|err| error(&path, err.to_string()))?;
-        let summary: Value = serde_json::from_str(&text)
-            .map_err(|err| error(&path, format!("not valid JSON: {err}")))?;
-        let requests = requests_of(&summary).ok_or_else(|| {
-            error(
-                &path,
-                "not an agentload summary (no `ops` with `requests` and `errors`)",
-            )
-        })?;
+        let stored = StoredRun::load(dir).map_err(|err| error(&err.path, err.problem))?;
+        let warmup = stored.warmup().as_secs();
+        let mut histograms: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
+        for interval in stored.intervals().filter(|i| u64::from(i.second) >= warmup) {
+            let tag = format!("{}.{}", interval.op.name(), interval.metric.name());
+            match histograms.get_mut(&tag) {
+                Some(total) => total.add(&interval.histogram).map_err(|err| {
+                    error(
+                        &dir.join(hlog::FILE_NAME),
+                        format!("`{tag}` cannot be added up: {err:?}"),
+                    )
+                })?,
+                None => {
+                    let mut total = interval.histogram;
+                    total.auto(true);
+                    histograms.insert(tag, total);
+                }
+            }
+        }
         Ok(RunData {
             dir: dir.to_path_buf(),
-            histograms: histograms_of(dir)?,
-            requests,
+            histograms,
+            requests: requests_of(&stored.summary),
         })
     }
 
     /// A run just finished: its histograms from `dir`, its counts from `summary`.
     pub fn of_finished_run(dir: &Path, summary: &Summary) -> Result<RunData, LoadError> {
-        let requests = summary
-            .ops
-            .iter()
-            .map(|(op, s)| (op.clone(), (s.requests, s.errors)))
-            .collect();
         Ok(RunData {
             dir: dir.to_path_buf(),
             histograms: histograms_of(dir)?,
-            requests,
+            requests: requests_of(summary),
         })
     }
 }
 
-fn requests_of(summary: &Value) -> Option<BTreeMap<String, (u64, u64)>> {
+fn requests_of(summary: &Summary) -> BTreeMap<String, (u64, u64)> {
     summary
-        .get("ops")?
-        .as_object()?
+        .ops
         .iter()
-        .map(|(op, s)| {
-            Some((
-                op.clone(),
-                (s.get("requests")?.as_u64()?, s.get("errors")?.as_u64()?),
-            ))
-        })
+        .map(|(op, s)| (op.clone(), (s.requests, s.errors)))
         .collect()
 }
 
@@ -217,6 +217,22 @@ mod tests {
         record
     }
 
+    /// A valid summary.json whose only op is `op`.
+    fn write_summary(dir: &Path, op: &str, requests: u64, errors: u64) {
+        let summary = Summary::build(
+            crate::metrics::summary::RunInfo::for_tests(),
+            &crate::metrics::Recorder::new(0),
+            &[],
+            &[],
+        );
+        let mut value = serde_json::to_value(&summary).unwrap();
+        value["ops"][op] = serde_json::json!({
+            "requests": requests, "ok": requests - errors, "errors": errors,
+            "error_classes": {}, "metrics": {}
+        });
+        std::fs::write(dir.join("summary.json"), value.to_string()).unwrap();
+    }
+
     #[test]
     fn intervals_add_up_per_tag_without_the_warmup() {
         let dir = tempfile::tempdir().unwrap();
@@ -237,11 +253,7 @@ mod tests {
         }
         log.finish().unwrap();
         series.finish().unwrap();
-        std::fs::write(
-            dir.path().join("summary.json"),
-            r#"{"ops": {"run_stream": {"requests": 4, "errors": 1}}}"#,
-        )
-        .unwrap();
+        write_summary(dir.path(), "run_stream", 4, 1);
 
         let run = RunData::load(dir.path()).unwrap();
         let ttfs = &run.histograms["run_stream.ttfs"];
@@ -259,10 +271,11 @@ mod tests {
         assert!(err.path.ends_with("summary.json"), "{err}");
         std::fs::write(dir.path().join("summary.json"), "{").unwrap();
         let err = RunData::load(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        assert!(err.path.ends_with("summary.json"), "{err}");
+        write_summary(dir.path(), "get", 1, 0);
         std::fs::write(
-            dir.path().join("summary.json"),
-            r#"{"ops": {"get": {"requests": 1, "errors": 0}}}"#,
+            dir.path().join("timeseries.csv"),
+            timeseries::HEADER.join(",") + "\n",
         )
         .unwrap();
         let err = RunData::load(dir.path()).unwrap_err();
@@ -274,7 +287,7 @@ mod tests {
         .unwrap();
         let err = RunData::load(dir.path()).unwrap_err();
         assert!(
-            err.path.ends_with("histograms.hlog") && err.problem.contains("get.latency"),
+            err.path.ends_with("histograms.hlog") && err.problem.contains("line 1"),
             "{err}"
         );
     }

@@ -250,7 +250,11 @@ fn compare_refuses_missing_or_corrupt_folders_naming_the_file() {
     .unwrap();
     let output = compare(&good, &broken, &[]);
     assert_code(&output, 2);
-    assert!(text(&output.stderr).contains("run_stream.ttfs"));
+    assert!(
+        text(&output.stderr).contains("histograms.hlog: line 1"),
+        "{}",
+        text(&output.stderr)
+    );
 
     let output = compare(&good, &good, &["--metric", "run.server_time"]);
     assert_code(&output, 2);
