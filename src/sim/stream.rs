@@ -168,9 +168,21 @@ pub fn body(plan: &RunPlan, faults: &FaultPlan) -> Body {
         frames.truncate(after);
         frames.push((when, None));
     }
+    // Each event is due at an absolute instant (the sum of the delays so far from now), so
+    // timer rounding on one event never pushes back the ones after it: a 50 ms gap averages
+    // 50 ms, not 50 ms plus a tick.
+    let start = tokio::time::Instant::now();
+    let mut due = Duration::ZERO;
+    let frames: Vec<(tokio::time::Instant, Option<Bytes>)> = frames
+        .into_iter()
+        .map(|(delay, frame)| {
+            due += delay;
+            (start + due, frame)
+        })
+        .collect();
     let stream = futures::stream::unfold(frames.into_iter(), |mut frames| async move {
-        let (delay, frame) = frames.next()?;
-        tokio::time::sleep(delay).await;
+        let (at, frame) = frames.next()?;
+        tokio::time::sleep_until(at).await;
         let item = frame.ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::ConnectionAborted,
