@@ -4,6 +4,7 @@
 //! relative difference of a percentile (each replicate's order statistic drawn exactly from the
 //! histogram), and a two-proportion z-test for error rates.
 
+use crate::metrics::ci::erfc;
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -93,22 +94,6 @@ pub fn two_proportions(errors_b: u64, n_b: u64, errors_c: u64, n_c: u64) -> f64 
     }
     let z = (errors_c as f64 / nc - errors_b as f64 / nb) / se;
     erfc(z.abs() / std::f64::consts::SQRT_2).min(1.0)
-}
-
-/// The complementary error function (Numerical Recipes' `erfcc`, relative error < 1.2e-7).
-pub fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * poly.exp();
-    if x >= 0.0 { r } else { 2.0 - r }
 }
 
 /// A histogram's quantile function, for drawing values from it.
