@@ -174,5 +174,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, String> {
     let warmup = Duration::from_secs_f64(first.meta.warmup_s.max(0.0));
     series::write(&dir, &series, warmup, &about).map_err(cannot_write)?;
     crate::report::write_all(&dir, &summary).map_err(cannot_write)?;
+    // report.html from the folder just written, by the same code as `agentload report`.
+    let stored = crate::report::stored::StoredRun::load(&dir)
+        .map_err(|err| format!("cannot read back the merged folder: {err}"))?;
+    crate::report::rerender::html_only(&stored).map_err(cannot_write)?;
     Ok(summary)
 }

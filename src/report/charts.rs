@@ -92,6 +92,30 @@ fn trim(value: f64, decimals: usize) -> String {
 
 /// Lines over the seconds of the run.
 pub fn over_time(title: &str, y_desc: &str, seconds: f64, lines: &[Line]) -> Result<String> {
+    let x_desc = "time since the start of the load (s)";
+    xy(title, x_desc, y_desc, (0.0, seconds.max(1.0)), lines, false)
+}
+
+/// Lines over any x axis from `x.0` to `x.1`, each point marked (for a few points, such as the
+/// steps of a sweep).
+pub fn marked_lines(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    x: (f64, f64),
+    lines: &[Line],
+) -> Result<String> {
+    xy(title, x_desc, y_desc, x, lines, true)
+}
+
+fn xy(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    x: (f64, f64),
+    lines: &[Line],
+    markers: bool,
+) -> Result<String> {
     let top = y_top(lines.iter().flat_map(|l| l.points.iter().map(|(_, y)| y)));
     svg(|root| {
         let mut chart = ChartBuilder::on(root)
@@ -99,11 +123,11 @@ pub fn over_time(title: &str, y_desc: &str, seconds: f64, lines: &[Line]) -> Res
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(64)
-            .build_cartesian_2d(0.0..seconds.max(1.0), 0.0..top)
+            .build_cartesian_2d(x.0..x.1, 0.0..top)
             .map_err(failed)?;
         chart
             .configure_mesh()
-            .x_desc("time since the start of the load (s)")
+            .x_desc(x_desc)
             .y_desc(y_desc)
             .x_label_formatter(&|x| axis_number(*x))
             .y_label_formatter(&|y| axis_number(*y))
@@ -112,6 +136,18 @@ pub fn over_time(title: &str, y_desc: &str, seconds: f64, lines: &[Line]) -> Res
             .axis_desc_style((FONT, 16))
             .draw()
             .map_err(failed)?;
+        if markers {
+            for line in lines {
+                let color = line.color;
+                chart
+                    .draw_series(
+                        line.points
+                            .iter()
+                            .map(|&point| Circle::new(point, 4, color.filled())),
+                    )
+                    .map_err(failed)?;
+            }
+        }
         draw_lines(&mut chart, lines, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })

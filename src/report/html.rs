@@ -90,7 +90,7 @@ pub fn render(data: &RunData<'_>) -> String {
     out
 }
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 body { font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1d1d1f;
        margin: 0 auto; padding: 24px; max-width: 1600px; background: #fff; }
 h1 { font-size: 24px; margin: 0 0 8px; }

@@ -59,6 +59,20 @@ pub fn rerender(run: &StoredRun, out: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// Writes `report.html` of a stored run into its own folder, leaving every other file as it
+/// is: what `agentload merge` uses once the merged folder's stored files are written.
+pub fn html_only(run: &StoredRun) -> std::io::Result<PathBuf> {
+    let mut history = History::new(run.warmup());
+    for (second, record) in run.seconds() {
+        history.add(second, &record);
+    }
+    let data = RunData {
+        summary: &run.summary,
+        history: &history,
+    };
+    html::write(&run.dir, &data)
+}
+
 fn same_folder(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,

@@ -2,6 +2,7 @@
 //! for the highest that meets the SLOs), each step warmed up and measured on its own, with its
 //! own report folder, and one table and capacity answer over all of them.
 
+pub mod html;
 pub mod report;
 pub mod search;
 pub mod step;
@@ -308,7 +309,9 @@ fn run_step(
         |err: std::io::Error| invalid(format!("--out: cannot write into {}: {err}", dir.display()));
     std::fs::create_dir_all(dir).map_err(cannot_write)?;
     let run_id = engine::target::random_hex(4);
-    let series = crate::report::series_writers(dir, plan, &run_id).map_err(cannot_write)?;
+    let mut series = crate::report::series_writers(dir, plan, &run_id).map_err(cannot_write)?;
+    let history = crate::report::history::HistorySink::new(plan.load.warmup);
+    series.push(Box::new(history.clone()));
     let control = Arc::new(Control::new(None));
     interrupts.running(control.clone());
     let output = runtime.block_on(engine::run(
@@ -330,6 +333,12 @@ fn run_step(
     ));
     let output = output.map_err(invalid)?;
     crate::report::write_all(dir, &output.summary).map_err(cannot_write)?;
+    let history = history.history();
+    let data = crate::report::history::RunData {
+        summary: &output.summary,
+        history: &history,
+    };
+    crate::report::html::write(dir, &data).map_err(cannot_write)?;
     for (id, why) in &output.teardown.left {
         eprintln!("warning: agent {id} the step created could not be deleted: {why}");
     }

@@ -113,12 +113,16 @@ impl Capacity {
 }
 
 impl SweepReport {
-    /// Writes `sweep.json` and `sweep.md` into `dir` (through a rename, so a reader never sees
+    /// Writes `sweep.json`, `sweep.md` and `sweep.html` into `dir` (through a rename, so a reader never sees
     /// half a file).
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(self).expect("the sweep report serializes");
         write_atomically(&dir.join("sweep.json"), format!("{json}\n").as_bytes())?;
-        write_atomically(&dir.join("sweep.md"), self.markdown().as_bytes())
+        write_atomically(&dir.join("sweep.md"), self.markdown().as_bytes())?;
+        write_atomically(
+            &dir.join(super::html::FILE_NAME),
+            super::html::render(self).as_bytes(),
+        )
     }
 
     /// The table of steps and the answer, for a terminal.
@@ -282,14 +286,14 @@ impl SweepReport {
     }
 
     /// Steps by offered rate, as a table reads best.
-    fn sorted_steps(&self) -> Vec<&StepResult> {
+    pub(super) fn sorted_steps(&self) -> Vec<&StepResult> {
         let mut steps: Vec<&StepResult> = self.steps.iter().collect();
         steps.sort_by(|a, b| a.rate.total_cmp(&b.rate));
         steps
     }
 
     /// The op whose percentiles the table shows: the main op of the last step that sent any.
-    fn main_op_name(&self) -> String {
+    pub(super) fn main_op_name(&self) -> String {
         self.steps
             .iter()
             .rev()
@@ -298,7 +302,7 @@ impl SweepReport {
     }
 }
 
-fn percent(fraction: Option<f64>) -> String {
+pub(super) fn percent(fraction: Option<f64>) -> String {
     fraction.map_or_else(|| "-".to_owned(), |f| format!("{:.1}%", f * 100.0))
 }
 

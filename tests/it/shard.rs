@@ -204,6 +204,9 @@ fn four_shards_merge_into_the_whole_run() {
     );
     assert_eq!(hlog(&merged), number(&latency["count"]) as u64);
     assert!(merged.join("summary.md").exists());
+    let html = std::fs::read_to_string(merged.join("report.html")).unwrap();
+    assert!(html.contains("sharded"), "the page names the scenario");
+    assert!(html.contains("<svg"), "the page has charts");
 
     // The same plan in one process gives the same percentiles. The simulator draws each run's
     // time from 20..40 ms and reports it (server_time): those agree within the histograms'

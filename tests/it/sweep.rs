@@ -280,6 +280,19 @@ fn given_rates_give_one_row_each_with_achieved_near_offered() {
         assert_eq!(step["attainment"], 1.0);
         assert_eq!(step["passed"], true);
         assert!(step["ops"]["run"]["latency"]["p99"].as_f64().unwrap() > 15.0);
+        let folder = out.join(step["report"].as_str().unwrap());
+        let page = std::fs::read_to_string(folder.join("report.html")).unwrap();
+        assert!(page.contains("<svg"), "each step has its own charts");
+    }
+    let page = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+    assert_eq!(page.matches("<svg").count(), 2, "two charts");
+    assert!(
+        page.contains("highest rate meeting the SLOs: 20/s"),
+        "the capacity answer"
+    );
+    assert!(page.contains("offered rate (/s)") && page.contains("milliseconds (ms)"));
+    for rate in ["5/s", "10/s", "20/s"] {
+        assert!(page.contains(&format!("<tr><td>{rate}</td>")), "row {rate}");
     }
     assert_eq!(
         report["objectives"][0], "latency <= 2s",
