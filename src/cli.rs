@@ -24,7 +24,10 @@ use crate::sim::{Profile, SimConfig};
     agentload run scenarios/smoke.toml --target https://eu1.make.com/api/v2 --team-id 123\n  \
     agentload validate scenarios/smoke.toml\n  \
     agentload mock --addr 127.0.0.1:8080\n  \
-    agentload compare reports/baseline reports/latest  # exit 1 on a significant regression\n\n\
+    agentload compare reports/baseline reports/latest  # exit 1 on a significant regression\n  \
+    agentload run scenarios/smoke.toml --shard 0/4 --run-id nightly --start-at 2026-05-01T12:00:00Z\n  \
+    agentload merge reports/shard-* --out reports/merged\n  \
+    agentload cleanup --target https://eu1.make.com/api/v2 --team-id 123 --run-id 1a2b3c4d\n\n\
     Exit codes: 0 passed, 1 a threshold failed or a regression, 2 invalid input or unreachable target, 130 interrupted.")]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,7 +43,9 @@ pub enum Command {
         agentload run scenarios/ramp.toml --rate 50/s --arrival poisson --warmup 10s\n  \
         agentload run --op run_stream:3 --op get --rate 20/s --duration 30s      # no file: the embedded simulator\n  \
         MAKE_API_TOKEN=... agentload run --target https://eu1.make.com/api/v2 --team-id 123 \\\n      \
-        --op get --agent-id 4ebb9c59-ab75-41d5-8146-7407ce71f484 --rate 50/s --duration 10s\n\n\
+        --op get --agent-id 4ebb9c59-ab75-41d5-8146-7407ce71f484 --rate 50/s --duration 10s\n  \
+        agentload run scenarios/mixed.toml --shard 2/4 --run-id nightly_0412 \\\n      \
+        --start-at $(date -u -d '+2 min' +%Y-%m-%dT%H:%M:%SZ) --out reports/shard-2   # part 2 of 4\n\n\
         Without --target and without base_url in the file, the run goes to the embedded simulator.\n\
         Flags replace the file's values; --rate makes the load open (arrivals at a rate), --vus closed.\n\
         The report folder is reports/<UTC timestamp>-<scenario>/ unless --out names one.")]
@@ -86,7 +91,7 @@ pub enum Command {
     Report(ReportArgs),
     /// Combine the report folders of a sharded run (--shard I/N) into the whole run's report.
     #[command(after_help = "Examples:\n  \
-        agentload merge reports/shard-0 reports/shard-1 reports/shard-2 reports/shard-3 --out reports/merged\n  \
+        agentload merge reports/shard-* --out reports/merged\n  \
         agentload merge results/nightly_0412/shard-* --out results/nightly_0412/merged\n\n\
         Histograms are merged exactly (HdrHistogram), counters summed, seconds lined up by the wall clock,\n\
         and the thresholds evaluated again on the whole: exit 1 if one fails. Folders of different runs\n\

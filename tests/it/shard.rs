@@ -143,7 +143,8 @@ fn four_shards_merge_into_the_whole_run() {
             start_at.replace('Z', ".000Z")
         );
         assert_eq!(number(&parts[i]["load"]["target_rate"]), 50.0);
-        // 800 planned arrivals: 200 each, started or (on an overloaded machine) dropped.
+        // 800 planned arrivals: 200 each, started or (on an overloaded machine) dropped; the
+        // pacer hands on every arrival planned before the end, however late it wakes.
         let load = &parts[i]["load"];
         assert_eq!(
             number(&load["iterations"]) + number(&load["dropped_iterations"]),
@@ -305,4 +306,47 @@ fn refusals(shards: &[PathBuf], dir: &Path) {
     .unwrap();
     let failing = [vec![first], shards[1..].to_vec()].concat();
     expect(&failing, 1, "did not hold on the merged result");
+}
+
+#[test]
+fn shard_flags_are_checked_before_anything_runs() {
+    let in_days = |days: i64| {
+        let now = SystemTime::now();
+        let at = if days < 0 {
+            now - Duration::from_secs(days.unsigned_abs() * 86_400)
+        } else {
+            now + Duration::from_secs(days as u64 * 86_400)
+        };
+        humantime::format_rfc3339_seconds(at).to_string()
+    };
+    let (past, far) = (in_days(-1), in_days(2));
+    for (args, needle) in [
+        (vec!["--shard", "0/2"], "--run-id"),
+        (
+            vec!["--shard", "2/2", "--run-id", "r"],
+            "shard 2 does not exist among 2",
+        ),
+        (vec!["--run-id", "no-dashes"], "contains '-'"),
+        (vec!["--start-at", past.as_str()], "in the past"),
+        (vec!["--start-at", far.as_str()], "more than 24 hours ahead"),
+        (vec!["--start-at", "noon"], "RFC 3339"),
+    ] {
+        let output = agentload()
+            .args([
+                "run",
+                "--op",
+                "list",
+                "--rate",
+                "1/s",
+                "--duration",
+                "1s",
+                "--quiet",
+            ])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_code(&output, 2);
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
 }
