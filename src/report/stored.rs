@@ -480,8 +480,9 @@ mod tests {
         assert!(err.problem.contains("\"schema\" is \"x/v9\""), "{err}");
     }
 
-    #[test]
-    fn a_bad_series_cell_names_its_line_and_column() {
+    /// A folder holding the fixture's summary.json and a timeseries.csv of the given rows
+    /// (after the header).
+    fn folder_with_series(rows: &str) -> tempfile::TempDir {
         let dir = folder();
         let summary = crate::report::fixture::summary();
         std::fs::write(
@@ -492,9 +493,15 @@ mod tests {
         let header = timeseries::HEADER.join(",");
         std::fs::write(
             dir.path().join("timeseries.csv"),
-            format!("{header}\n0,1.000,0,all,3,x,0,0,,,,,,\n"),
+            format!("{header}\n{rows}"),
         )
         .unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_bad_series_cell_names_its_line_and_column() {
+        let dir = folder_with_series("0,1.000,0,all,3,x,0,0,,,,,,\n");
         let err = StoredRun::load(dir.path()).unwrap_err();
         assert!(err.path.ends_with("timeseries.csv"), "{err}");
         assert_eq!(
@@ -505,19 +512,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_log_line_is_named() {
-        let dir = folder();
-        let summary = crate::report::fixture::summary();
-        std::fs::write(
-            dir.path().join("summary.json"),
-            serde_json::to_vec(&summary).unwrap(),
-        )
-        .unwrap();
-        let header = timeseries::HEADER.join(",");
-        std::fs::write(
-            dir.path().join("timeseries.csv"),
-            format!("{header}\n0,1.000,0,all,1,0,0,0,,,,,,\n0,1.000,0,get,1,0,0,,,,,,,\n"),
-        )
-        .unwrap();
+        let dir = folder_with_series("0,1.000,0,all,1,0,0,0,,,,,,\n0,1.000,0,get,1,0,0,,,,,,,\n");
         std::fs::write(
             dir.path().join("histograms.hlog"),
             "#[StartTime: 1.000 (seconds since epoch)]\nTag=get.latency,0.000,1.000,1.000,!!notbase64\n",
