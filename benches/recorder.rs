@@ -3,9 +3,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use agentload::api::{ErrorClass, Failure, Op};
-use agentload::metrics::sample::{StepRole, StreamCounts};
-use agentload::metrics::{Recorder, Sample, Timeline};
+use agentload::metrics::Recorder;
+use agentload::model::sample::{StepRole, StreamCounts};
+use agentload::model::{ErrorClass, Failure, Op};
+use agentload::model::{Sample, Timeline};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn samples() -> (Sample, Sample, Sample) {

@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use agentload::engine::schedule::{Arrivals, Schedule};
-use agentload::scenario::units::Rate;
+use agentload::model::units::Rate;
 use agentload::scenario::{Arrival, Ramp, Stage};
 use criterion::{Criterion, criterion_group, criterion_main};
 

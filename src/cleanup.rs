@@ -6,9 +6,10 @@
 use std::time::Duration;
 
 use crate::api::types::AgentInfo;
-use crate::api::{ApiClient, ClientOptions, Credentials, redact};
+use crate::api::{ApiClient, ClientOptions, Credentials};
 use crate::engine::fixtures;
-use crate::scenario::{AuthScheme, Timeouts};
+use crate::model::redact;
+use crate::model::{AuthScheme, Timeouts};
 
 /// Every agent agentload creates is named with this first.
 pub const ROOT: &str = "agentload-";

@@ -10,9 +10,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::shard::{self, Shard};
 use crate::metrics::slo::Objective;
 use crate::metrics::threshold::Threshold;
-use crate::scenario::units::Rate;
-use crate::scenario::units::{Spread, parse_byte_size, parse_duration};
-use crate::scenario::{Arrival, Diagnostic, MixOp, Overrides, TimeoutKind};
+use crate::model::TimeoutKind;
+use crate::model::units::Rate;
+use crate::model::units::{Spread, parse_byte_size, parse_duration};
+use crate::scenario::{Arrival, Diagnostic, MixOp, Overrides};
 use crate::sim::faults::{self, Chance, Cut, Endpoints, RateLimit, Stall, StatusFault};
 use crate::sim::{Profile, SimConfig};
 

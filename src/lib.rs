@@ -12,6 +12,7 @@ pub mod compare;
 pub mod engine;
 pub mod merge;
 pub mod metrics;
+pub mod model;
 pub mod report;
 pub mod rlimit;
 pub mod scenario;

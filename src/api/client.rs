@@ -15,15 +15,15 @@ use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
-use super::error::{ErrorClass, Failure};
-use super::op::Op;
 use super::sse::{SseDecoder, SseError, SseEvent};
 use super::transport::{Endpoint, Lease, SendError, Transport};
 use super::types::{self, AgentInfo, RunResult};
-use crate::metrics::sample::{StepRole, StreamCounts};
-use crate::metrics::{Sample, Timeline};
-use crate::scenario::units::format_byte_size;
-use crate::scenario::{AuthScheme, Timeouts};
+use crate::model::Op;
+use crate::model::error::{ErrorClass, Failure};
+use crate::model::sample::{StepRole, StreamCounts};
+use crate::model::units::format_byte_size;
+use crate::model::{AuthScheme, Timeouts};
+use crate::model::{Sample, Timeline};
 
 /// Bodies larger than this are not read whole; the request fails as `decode`.
 const MAX_BODY_BYTES: usize = 16 << 20;

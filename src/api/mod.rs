@@ -2,12 +2,8 @@
 //! the SSE decoder, kept apart from how load is generated.
 
 pub mod client;
-pub mod error;
-pub mod op;
 pub mod sse;
 pub mod transport;
 pub mod types;
 
 pub use client::{ApiClient, Call, ClientOptions, Credentials, StreamResult};
-pub use error::{ErrorClass, Failure, redact};
-pub use op::Op;

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::metrics::sample::StepRole;
+use crate::model::sample::StepRole;
 
 /// What a get (or one entry of a list) tells about an agent.
 #[derive(Clone, Debug, PartialEq, Eq)]

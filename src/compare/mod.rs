@@ -11,8 +11,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Op;
-use crate::metrics::Metric;
+use crate::model::Metric;
+use crate::model::Op;
 pub use run_data::{LoadError, RunData};
 
 /// The metrics compared when none are named: for every op that has them.

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{Comparison, Row, Side, Verdict};
-use crate::report::trim_number;
+use crate::model::units::trim_number;
 
 fn headline(comparison: &Comparison) -> String {
     let regressions = comparison

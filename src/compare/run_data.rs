@@ -195,9 +195,10 @@ fn warmup_seconds(dir: &Path) -> Result<u64, LoadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Op;
+    use crate::metrics::recorder::Histograms;
     use crate::metrics::series::{OpSecond, SecondRecord, SeriesSink};
-    use crate::metrics::{Metric, recorder::Histograms};
+    use crate::model::Metric;
+    use crate::model::Op;
     use std::time::{Duration, SystemTime};
 
     fn second_with(values: &[u64]) -> SecondRecord {

@@ -100,7 +100,7 @@ impl SeriesSink for AbortWatch {
             eprintln!(
                 "\nagentload: threshold `{}` failed ({} on the run so far) after {}s: stopping the run (abort_on_fail)",
                 aborted.expr,
-                crate::report::trim_number(aborted.actual),
+                crate::model::units::trim_number(aborted.actual),
                 aborted.at_s
             );
             self.outcome.set(aborted);
@@ -118,8 +118,8 @@ impl SeriesSink for AbortWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Op;
     use crate::metrics::series::OpSecond;
+    use crate::model::Op;
 
     fn second(requests: u64, errors: u64) -> SecondRecord {
         let mut record = SecondRecord::default();

@@ -13,8 +13,8 @@ use rand::rngs::SmallRng;
 
 use super::ops::Context;
 use super::worker::join_problem;
+use crate::model::units::{Rate, Spread};
 use crate::scenario::Ramp;
-use crate::scenario::units::{Rate, Spread};
 
 /// A worker's virtual users and how they pace themselves.
 pub struct Users {
@@ -30,7 +30,7 @@ pub struct Users {
 pub fn limiter(rate: Rate) -> Arc<DefaultDirectRateLimiter> {
     // Rates are checked to be at least one per 30 days, so the period fits a Duration.
     let period = Duration::try_from_secs_f64(1.0 / rate.as_per_second())
-        .unwrap_or(crate::scenario::units::MAX_DURATION);
+        .unwrap_or(crate::model::units::MAX_DURATION);
     let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
         .expect("a positive period")
         .allow_burst(NonZeroU32::MIN);

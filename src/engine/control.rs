@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::api::Op;
+use crate::model::Op;
 
 /// Shared by every worker and the orchestrator.
 #[derive(Debug, Default)]

@@ -10,7 +10,8 @@ use futures::StreamExt;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::api::{ApiClient, ErrorClass, Failure};
+use crate::api::ApiClient;
+use crate::model::{ErrorClass, Failure};
 use crate::scenario::{FixtureKind, Plan};
 
 /// A fixture agent as the load uses it.

@@ -31,11 +31,12 @@ pub use control::Control;
 use fixtures::{Registry, SetupError, Teardown};
 use program::Program;
 
-use crate::api::{ApiClient, ClientOptions, redact};
+use crate::api::{ApiClient, ClientOptions};
 use crate::metrics::Recorder;
 use crate::metrics::goodput::GoodputContext;
 use crate::metrics::series::{Recent, SeriesSink};
 use crate::metrics::summary::{RunInfo, Summary};
+use crate::model::redact;
 use crate::scenario::{Diagnostic, Plan};
 
 /// The longest one teardown request may take.

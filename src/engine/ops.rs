@@ -15,10 +15,12 @@ use super::control::{Control, LiveCounters};
 use super::fixtures::Registry;
 use super::program::{Entry, Program, with_fields};
 use super::request_log;
-use crate::api::{ApiClient, Call, ErrorClass, Failure, Op};
-use crate::metrics::sample::VariantId;
+use crate::api::{ApiClient, Call};
+use crate::metrics::Recorder;
 use crate::metrics::series::SeriesRecorder;
-use crate::metrics::{Recorder, Sample, Timeline};
+use crate::model::sample::VariantId;
+use crate::model::{ErrorClass, Failure, Op};
+use crate::model::{Sample, Timeline};
 use crate::scenario::MixOp;
 
 /// The run was aborted; the iteration stops where it is.

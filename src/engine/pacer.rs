@@ -126,7 +126,7 @@ mod tests {
 
     use super::*;
     use crate::engine::schedule::Schedule;
-    use crate::scenario::units::Rate;
+    use crate::model::units::Rate;
     use crate::scenario::{Arrival, Ramp};
 
     fn lane() -> (Lane, tokio::sync::mpsc::UnboundedReceiver<Instant>) {

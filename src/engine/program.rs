@@ -8,7 +8,7 @@ use rand::{Rng, RngExt};
 use serde_json::{Map, Value, json};
 
 use super::fixtures::{FixtureAgent, create_body};
-use crate::metrics::sample::VariantId;
+use crate::model::sample::VariantId;
 use crate::scenario::AgentTemplate;
 use crate::scenario::check::default_run_body;
 use crate::scenario::{AgentChoice, MixOp, Plan, RetryAfter};

@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
 use super::control::Control;
-use crate::metrics::Metric;
 use crate::metrics::series::Recent;
+use crate::model::Metric;
 
 /// Shows progress until `done` is cancelled.
 pub async fn report(

@@ -10,7 +10,7 @@ use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::metrics::Sample;
+use crate::model::Sample;
 
 pub const FILE_NAME: &str = "requests.csv";
 
@@ -123,8 +123,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::api::{ErrorClass, Failure, Op};
-    use crate::metrics::Timeline;
+    use crate::model::Timeline;
+    use crate::model::{ErrorClass, Failure, Op};
 
     #[test]
     fn rows_hold_the_timeline_and_the_outcome() {

@@ -63,7 +63,7 @@ pub struct Schedule {
 
 impl Schedule {
     /// The schedule of a rate ramp; after the last stage the last rate holds.
-    pub fn new(rate: &Ramp<crate::scenario::units::Rate>) -> Schedule {
+    pub fn new(rate: &Ramp<crate::model::units::Rate>) -> Schedule {
         let mut segments = Vec::with_capacity(rate.stages.len() + 1);
         let (mut start, mut before, mut from) = (0.0, 0.0, rate.start.as_per_second());
         for stage in &rate.stages {
@@ -182,8 +182,8 @@ impl Arrivals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::units::Rate;
     use crate::scenario::Stage;
-    use crate::scenario::units::Rate;
 
     fn ramp(start: f64, stages: &[(u64, f64)]) -> Ramp<Rate> {
         Ramp {

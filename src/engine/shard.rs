@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use crate::scenario::units::Rate;
+use crate::model::units::Rate;
 use crate::scenario::{Pacing, Plan, Ramp};
 
 /// The most shards one run may be split into.

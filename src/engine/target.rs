@@ -28,7 +28,7 @@ impl Target {
 
     /// Whether the server runs on this machine (and so competes with the load for its cores).
     pub fn is_local(&self) -> bool {
-        self.is_embedded() || crate::scenario::check::is_loopback_url(&self.base_url)
+        self.is_embedded() || crate::model::is_loopback_url(&self.base_url)
     }
 }
 

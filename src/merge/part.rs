@@ -14,11 +14,12 @@ use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use serde::{Deserialize, Serialize};
 
-use crate::api::Op;
 use crate::engine::RunOutput;
 use crate::engine::shard::Shard;
+use crate::metrics::Recorder;
 use crate::metrics::recorder::Cell;
-use crate::metrics::{Metric, Recorder};
+use crate::model::Metric;
+use crate::model::Op;
 use crate::scenario::Plan;
 
 pub const META_FILE: &str = "shard.json";

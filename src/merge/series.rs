@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Shard;
 use super::part::{self, Scope};
-use crate::api::Op;
 use crate::metrics::series::{SecondRecord, SeriesSink};
+use crate::model::Op;
 use crate::report::{hlog, timeseries};
 
 /// The whole run's seconds: when second 0 began, and each second from there.

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 
 use super::Shard;
 use super::part::{self, Cells, Scope};
-use crate::api::Op;
+use crate::metrics::Summary;
 use crate::metrics::goodput::Goodput;
 use crate::metrics::recorder::MESSAGES_PER_CLASS;
 use crate::metrics::stats::Stats;
 use crate::metrics::summary::{LoadSummary, OpSummary, SCHEMA};
 use crate::metrics::threshold::Threshold;
-use crate::metrics::{Metric, Summary};
+use crate::model::Metric;
+use crate::model::Op;
 
 /// The summary of the whole run. `shards` is sorted by index and checked to be one run.
 pub fn merge(shards: &[Shard]) -> Result<Summary, String> {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::Metric;
 use super::recorder::Cell;
+use crate::model::Metric;
 
 /// The confidence of every interval reported.
 pub const CONFIDENCE: f64 = 0.95;

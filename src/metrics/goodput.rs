@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::recorder::Cell;
 use super::slo::Objectives;
-use crate::api::Op;
+use crate::model::Op;
 
 /// What the summary needs to report goodput: the objectives and the measured window.
 #[derive(Clone, Debug)]

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Metric;
 use super::ci::{Buckets, CONFIDENCE, Interval, normal_upper_tail, wilson};
 use super::recorder::{Cell, Recorder};
-use crate::api::Op;
+use crate::model::Metric;
+use crate::model::Op;
 
 /// The family-wise error rate of the pairwise tests.
 pub const ALPHA: f64 = 0.05;
@@ -91,14 +91,8 @@ impl Ranking {
 /// The metric an op's variants are ranked by: `rank_by` where the op has it, else time to
 /// first step for streams and latency for everything else.
 pub fn key_metric(op: Op, rank_by: Option<Metric>) -> Metric {
-    let has = |metric: Metric| match metric {
-        Metric::Ttfs | Metric::InterStep | Metric::FirstAssistant => op == Op::RunStream,
-        Metric::ServerTime => op == Op::Run,
-        Metric::Callback => matches!(op, Op::Run | Op::RunStream),
-        _ => true,
-    };
     match rank_by {
-        Some(metric) if has(metric) => metric,
+        Some(metric) if metric.measured_for(op) => metric,
         _ if op == Op::RunStream => Metric::Ttfs,
         _ => Metric::Latency,
     }
@@ -318,7 +312,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::metrics::{Sample, Timeline};
+    use crate::model::{Sample, Timeline};
 
     #[test]
     fn u_counts_pairs_and_ties_exactly() {
@@ -376,7 +370,7 @@ mod tests {
             recorder.record(&Sample::new(Op::Get, Some(0), timeline, Ok(())));
         }
         for _ in 0..failures {
-            let failure = crate::api::Failure::new(crate::api::ErrorClass::Http(500), "boom");
+            let failure = crate::model::Failure::new(crate::model::ErrorClass::Http(500), "boom");
             recorder.record(&Sample::new(
                 Op::Get,
                 Some(0),

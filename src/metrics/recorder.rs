@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
-use super::Metric;
-use super::sample::{Sample, StepRole, StreamCounts, VariantId};
 use super::slo::{Limits, Objectives};
-use crate::api::{ErrorClass, Op};
+use crate::model::Metric;
+use crate::model::sample::{Sample, StepRole, StreamCounts, VariantId};
+use crate::model::{ErrorClass, Op};
 
 /// Significant digits kept by every histogram.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
@@ -294,8 +294,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::api::Failure;
-    use crate::metrics::Timeline;
+    use crate::model::Failure;
+    use crate::model::Timeline;
 
     fn sample(
         op: Op,

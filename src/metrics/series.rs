@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::Metric;
 use super::recorder::Histograms;
-use super::sample::Sample;
-use crate::api::Op;
+use crate::model::Metric;
+use crate::model::Op;
+use crate::model::sample::Sample;
 
 /// How long after a second ends a worker waits before handing it on, for requests that ended
 /// in it but were recorded a moment later.
@@ -330,8 +330,8 @@ pub fn percentile(op: &OpSecond, metric: Metric, quantile: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{ErrorClass, Failure};
-    use crate::metrics::Timeline;
+    use crate::model::Timeline;
+    use crate::model::{ErrorClass, Failure};
 
     fn sample(start: Instant, op: Op, ends_ms: u64, took_ms: u64, ok: bool) -> Sample {
         let end = start + Duration::from_millis(ends_ms);

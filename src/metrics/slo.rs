@@ -6,22 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::Metric;
-use crate::api::Op;
-
-/// The metrics an objective may bound: the times a request has (one value each, or one per
-/// gap for `inter_step`, where every gap must hold).
-pub const SLO_METRICS: [Metric; 9] = [
-    Metric::Latency,
-    Metric::ServiceTime,
-    Metric::Wait,
-    Metric::Ttfb,
-    Metric::Ttfs,
-    Metric::InterStep,
-    Metric::FirstAssistant,
-    Metric::ServerTime,
-    Metric::Callback,
-];
+use crate::model::Metric;
+use crate::model::Op;
 
 /// One objective: `ttfs <= 2s` for every op that has a ttfs, or `run_stream.ttfs < 1s` for one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +43,7 @@ impl Objective {
         } else {
             (false, condition)
         };
-        let limit = crate::scenario::units::parse_duration(rest.trim())
+        let limit = crate::model::units::parse_duration(rest.trim())
             .map_err(|err| format!("{:?} is not a duration ({err}); {HOW}", rest.trim()))?;
         if limit.is_zero() {
             return Err(format!(
@@ -65,7 +51,7 @@ impl Objective {
             ));
         }
         if let Some(op) = op
-            && !measures(op, metric)
+            && !metric.measured_for(op)
         {
             return Err(format!("`{op}` has no `{metric}`; {}", what_has(metric)));
         }
@@ -128,9 +114,9 @@ fn parse_op(name: &str) -> Result<Op, String> {
 
 fn parse_metric(name: &str) -> Result<Metric, String> {
     Metric::from_name(name)
-        .filter(|metric| SLO_METRICS.contains(metric))
+        .filter(|metric| metric.can_bound())
         .ok_or_else(|| {
-            let names: Vec<&str> = SLO_METRICS.iter().map(|m| m.name()).collect();
+            let names: Vec<&str> = Metric::BOUNDED.iter().map(|m| m.name()).collect();
             format!(
                 "`{name}` is not a metric an objective can bound; use one of {}",
                 names.join(", ")
@@ -138,23 +124,10 @@ fn parse_metric(name: &str) -> Result<Metric, String> {
         })
 }
 
-/// Whether requests of `op` have values of `metric` (when they succeed).
-pub fn measures(op: Op, metric: Metric) -> bool {
-    match metric {
-        Metric::Latency | Metric::ServiceTime | Metric::Wait | Metric::Ttfb => true,
-        Metric::ServerTime => op == Op::Run,
-        Metric::Ttfs | Metric::InterStep | Metric::Steps | Metric::FirstAssistant => {
-            op == Op::RunStream
-        }
-        Metric::Callback => matches!(op, Op::Run | Op::RunStream),
-        Metric::RetryWait => true,
-    }
-}
-
 fn what_has(metric: Metric) -> String {
     let ops: Vec<&str> = Op::ALL
         .into_iter()
-        .filter(|op| measures(*op, metric))
+        .filter(|op| metric.measured_for(*op))
         .map(Op::name)
         .collect();
     format!("`{metric}` is measured for {}", ops.join(", "))
@@ -200,7 +173,7 @@ impl Objectives {
         list.iter().filter(move |o| match o.op {
             Some(only) => only == op,
             None => {
-                measures(op, o.metric)
+                o.metric.measured_for(op)
                     && !list
                         .iter()
                         .any(|other| other.op == Some(op) && other.metric == o.metric)
@@ -232,7 +205,7 @@ impl Objectives {
         match objective.op {
             Some(op) if !sent.contains(&op) => Some(format!("the mix never sends `{op}`")),
             Some(_) => None,
-            None if !sent.iter().any(|op| measures(*op, objective.metric)) => Some(format!(
+            None if !sent.iter().any(|op| objective.metric.measured_for(*op)) => Some(format!(
                 "no op of the mix has `{}` ({})",
                 objective.metric,
                 what_has(objective.metric)

@@ -4,7 +4,7 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::Metric;
+use crate::model::Metric;
 
 /// Summary statistics of one metric. Times in milliseconds, `steps` as a count.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Metric;
 use super::ci::Intervals;
 use super::goodput::{Goodput, GoodputContext, OpSlo};
 use super::ranking::{self, Ranking};
 use super::recorder::{Cell, Recorder};
-use super::sample::StepRole;
 use super::stats::Stats;
 use super::threshold::{AbortedBy, Threshold, ThresholdResult};
-use crate::api::{Op, redact};
+use crate::model::Metric;
+use crate::model::sample::StepRole;
+use crate::model::{Op, redact};
 
 pub const SCHEMA: &str = "agentload/summary/v1";
 
@@ -316,8 +316,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::api::{ErrorClass, Failure};
-    use crate::metrics::{Sample, Timeline};
+    use crate::model::{ErrorClass, Failure};
+    use crate::model::{Sample, Timeline};
 
     #[test]
     fn builds_ops_variants_errors_and_thresholds() {

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Metric;
 use super::series::{OpSecond, SecondRecord};
 use super::stats::{STAT_NAMES, Stats};
 use super::summary::{OpSummary, Summary};
-use crate::api::{ErrorClass, Op};
+use crate::model::Metric;
+use crate::model::{ErrorClass, Op};
 
 /// A parsed threshold.
 #[derive(Clone, Debug, PartialEq)]

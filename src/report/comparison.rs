@@ -27,7 +27,7 @@ const BESIDE: [(&str, &str); 5] = [
 
 /// The comparison tables, in the API's order of ops.
 pub fn tables(summary: &Summary) -> Vec<Table> {
-    crate::api::Op::ALL
+    crate::model::Op::ALL
         .into_iter()
         .filter_map(|op| {
             let ranking = summary.ranking.get(op.name())?;

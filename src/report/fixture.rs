@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::api::{ErrorClass, Failure, Op};
 use crate::metrics::goodput::GoodputContext;
-use crate::metrics::sample::{StepRole, StreamCounts};
 use crate::metrics::slo::{Objective, Objectives};
 use crate::metrics::summary::RunInfo;
 use crate::metrics::threshold::Threshold;
-use crate::metrics::{Recorder, Sample, Summary, Timeline};
+use crate::metrics::{Recorder, Summary};
+use crate::model::sample::{StepRole, StreamCounts};
+use crate::model::{ErrorClass, Failure, Op};
+use crate::model::{Sample, Timeline};
 
 pub fn summary() -> Summary {
     let objectives = Arc::new(Objectives::new(vec![

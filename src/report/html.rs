@@ -9,11 +9,12 @@ use hdrhistogram::Histogram;
 
 use super::charts::{self, Line, PALETTE, RED};
 use super::history::{History, RunData, SecondPoint};
-use super::{ordered_ops, trim_number};
-use crate::api::Op;
-use crate::metrics::Metric;
+use super::ordered_ops;
 use crate::metrics::Summary;
 use crate::metrics::summary::OpSummary;
+use crate::model::Metric;
+use crate::model::Op;
+use crate::model::units::trim_number;
 
 pub const FILE_NAME: &str = "report.html";
 

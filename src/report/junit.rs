@@ -4,9 +4,10 @@
 
 use std::fmt::Write;
 
-use super::{Format, trim_number};
+use super::Format;
 use crate::compare::{Row, Verdict};
 use crate::metrics::Summary;
+use crate::model::units::trim_number;
 
 pub const FILE_NAME: &str = "junit.xml";
 

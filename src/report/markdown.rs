@@ -3,11 +3,12 @@
 
 use std::fmt::Write;
 
-use super::{Format, comparison, ordered_ops, trim_number};
-use crate::api::Op;
+use super::{Format, comparison, ordered_ops};
 use crate::metrics::Summary;
 use crate::metrics::stats::Stats;
 use crate::metrics::summary::OpSummary;
+use crate::model::Op;
+use crate::model::units::trim_number;
 
 pub struct SummaryMarkdown;
 

@@ -20,10 +20,10 @@ pub mod timeseries;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::api::Op;
 use crate::metrics::Summary;
 use crate::metrics::series::SeriesSink;
 use crate::metrics::summary::OpSummary;
+use crate::model::Op;
 
 /// A file format written into the report folder.
 pub trait Format {
@@ -47,12 +47,6 @@ pub(crate) fn ordered_ops(summary: &Summary) -> impl Iterator<Item = (&'static s
     Op::ALL
         .into_iter()
         .filter_map(|op| summary.ops.get(op.name()).map(|s| (op.name(), s)))
-}
-
-/// A number with at most four decimals and no trailing zeros: `0.1667`, `2`.
-pub(crate) fn trim_number(value: f64) -> String {
-    let text = format!("{value:.4}");
-    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// The writers of the per-second series (`timeseries.csv`, `histograms.hlog`), their files

@@ -14,10 +14,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::api::Op;
 use crate::engine::control::{Control, LiveTotals};
-use crate::metrics::Metric;
 use crate::metrics::series::{OpSecond, SecondRecord, SeriesSink};
+use crate::model::Metric;
+use crate::model::Op;
 
 /// Bucket bounds of the exported histograms, in seconds.
 const BUCKETS: [f64; 16] = [

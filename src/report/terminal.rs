@@ -3,10 +3,11 @@
 
 use std::fmt::Write;
 
-use super::{comparison, ordered_ops, trim_number};
-use crate::api::Op;
+use super::{comparison, ordered_ops};
 use crate::metrics::Summary;
 use crate::metrics::summary::OpSummary;
+use crate::model::Op;
+use crate::model::units::trim_number;
 
 /// Renders the summary for a terminal (plain text, no colour codes).
 pub fn render(summary: &Summary) -> String {

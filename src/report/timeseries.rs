@@ -7,8 +7,8 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::metrics::Metric;
 use crate::metrics::series::{OpSecond, SecondRecord, SeriesSink, percentile};
+use crate::model::Metric;
 
 pub const FILE_NAME: &str = "timeseries.csv";
 

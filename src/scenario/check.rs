@@ -12,11 +12,11 @@ use super::file::{
     MixOp, RawAgent, RawFaults, RawMix, RawProfile, RawScenario, RawSloEntry, RawThreshold,
 };
 use super::plan::*;
-use super::units::DurationValue;
-use crate::api::Op;
-use crate::metrics::Metric;
 use crate::metrics::slo::{Objective, Objectives};
 use crate::metrics::threshold::{Quantity, Threshold};
+use crate::model::Op;
+use crate::model::Timeouts;
+use crate::model::units::DurationValue;
 use crate::sim::Profile;
 use crate::sim::faults::{self, Endpoints, RequestFaults, RunFaults, StatusFault};
 
@@ -191,18 +191,6 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
             .as_ref()
             .map_or(DEFAULT_MAX_EVENT_BYTES, |size| size.get_ref().0),
     })
-}
-
-/// Whether a URL names this machine (a loopback address or `localhost`).
-pub fn is_loopback_url(text: &str) -> bool {
-    url::Url::parse(text)
-        .ok()
-        .is_some_and(|url| match url.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(name)) => name == "localhost",
-            None => false,
-        })
 }
 
 /// Checks a base URL and returns it without a trailing slash. The error is (message, help).
@@ -664,16 +652,7 @@ pub(super) fn unmeasurable(threshold: &Threshold, sent: &[Op]) -> Option<String>
         Quantity::GoodputRate(Some(op)) => *op,
         Quantity::ErrorCount { op: Some(op), .. } => *op,
         Quantity::Stat { op, metric, .. } => {
-            let has = match metric {
-                Metric::Latency | Metric::ServiceTime | Metric::Wait | Metric::Ttfb => true,
-                Metric::ServerTime => *op == Op::Run,
-                Metric::Ttfs | Metric::InterStep | Metric::Steps | Metric::FirstAssistant => {
-                    *op == Op::RunStream
-                }
-                Metric::Callback => matches!(op, Op::Run | Op::RunStream),
-                Metric::RetryWait => true,
-            };
-            if !has {
+            if !metric.measured_for(*op) {
                 return Some(format!("`{op}` has no `{metric}`"));
             }
             *op

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::load::{Arrival, RawStage, Saturation};
-use super::units::{ByteSizeValue, CountSpread, DurationSpread, DurationValue, RateValue};
+use crate::model::AuthScheme;
+use crate::model::units::{ByteSizeValue, CountSpread, DurationSpread, DurationValue, RateValue};
 use crate::sim::faults::{Chance, Cut, RateLimit, Stall};
 
 #[derive(Debug, Deserialize)]
@@ -130,24 +131,6 @@ pub enum RetryAfter {
     /// Wait as `Retry-After` says (1 s without it), then send again.
     #[serde(alias = "honor")]
     Honour,
-}
-
-/// How the token is sent: `Authorization: Token ...` (API tokens) or `Bearer ...` (OAuth).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthScheme {
-    #[default]
-    Token,
-    Bearer,
-}
-
-impl AuthScheme {
-    pub fn header_prefix(self) -> &'static str {
-        match self {
-            AuthScheme::Token => "Token",
-            AuthScheme::Bearer => "Bearer",
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -384,7 +367,7 @@ impl serde::de::Visitor<'_> for ScalarText {
 
 /// Steps per simulated stream: a count or range of at least 3 (system, user and assistant).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StepsSpread(pub crate::scenario::units::Spread<u32>);
+pub struct StepsSpread(pub crate::model::units::Spread<u32>);
 
 impl<'de> Deserialize<'de> for StepsSpread {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -400,8 +383,8 @@ impl<'de> Deserialize<'de> for StepsSpread {
 
 impl MixOp {
     /// The endpoints an iteration of this op calls, so thresholds can be checked against the mix.
-    pub fn endpoints(self) -> &'static [crate::api::Op] {
-        use crate::api::Op;
+    pub fn endpoints(self) -> &'static [crate::model::Op] {
+        use crate::model::Op;
         match self {
             MixOp::List => &[Op::List],
             MixOp::Get => &[Op::Get],

@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::check::{check_body, is_loopback_url, normalize_base_url, unmeasurable};
+use super::check::{check_body, normalize_base_url, unmeasurable};
 use super::diag::Diagnostic;
 use super::load::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE};
-use super::units::Rate;
 use super::*;
-use crate::api::Op;
+use crate::model::Op;
+use crate::model::is_loopback_url;
+use crate::model::units::Rate;
+use crate::model::{AuthScheme, TimeoutKind, Timeouts};
 
 /// Values from the command line; each replaces the file's.
 #[derive(Clone, Debug, Default)]

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::diag::{Diagnostic, Source};
 use super::file::{LoadModel, RawLoad};
-use super::units::{DurationValue, Rate, Spread};
+use crate::model::units::{DurationValue, Rate, Spread};
 
 /// How long in-flight requests may finish after the end, unless the scenario says otherwise.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);

@@ -7,7 +7,6 @@ pub mod file;
 pub mod flags;
 pub mod load;
 pub mod plan;
-pub mod units;
 pub mod variants;
 
 use std::path::Path;

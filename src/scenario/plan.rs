@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-pub use super::file::{AuthScheme, MixOp, RetryAfter};
+pub use super::file::{MixOp, RetryAfter};
 pub use super::load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
 pub use super::variants::{Matrix, Variants};
-use crate::metrics::sample::VariantId;
 use crate::metrics::slo::Objectives;
 use crate::metrics::threshold::Threshold;
+use crate::model::sample::VariantId;
+use crate::model::{AuthScheme, Timeouts};
 use crate::sim::Profile;
 use crate::sim::faults::RequestFaults;
 
@@ -106,76 +107,10 @@ pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// The cap on one SSE event when the scenario sets none: 1 MiB.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = crate::api::sse::SseDecoder::DEFAULT_MAX_EVENT_BYTES;
 
-/// Limits per phase of a request; each expiry is its own error class.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    pub connect: Duration,
-    pub first_step: Duration,
-    pub idle: Duration,
-    pub total: Duration,
-}
-
-/// One of the limits in [`Timeouts`], as `--timeout KIND=DURATION` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeoutKind {
-    Connect,
-    FirstStep,
-    Idle,
-    Total,
-}
-
-impl TimeoutKind {
-    pub const ALL: [TimeoutKind; 4] = [
-        TimeoutKind::Connect,
-        TimeoutKind::FirstStep,
-        TimeoutKind::Idle,
-        TimeoutKind::Total,
-    ];
-
-    /// The key under `[target.timeout]` and the flag's KIND.
-    pub fn name(self) -> &'static str {
-        match self {
-            TimeoutKind::Connect => "connect",
-            TimeoutKind::FirstStep => "first_step",
-            TimeoutKind::Idle => "idle",
-            TimeoutKind::Total => "total",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<TimeoutKind> {
-        TimeoutKind::ALL
-            .into_iter()
-            .find(|kind| kind.name() == name)
-    }
-}
-
-impl Timeouts {
-    pub fn set(&mut self, kind: TimeoutKind, limit: Duration) {
-        let slot = match kind {
-            TimeoutKind::Connect => &mut self.connect,
-            TimeoutKind::FirstStep => &mut self.first_step,
-            TimeoutKind::Idle => &mut self.idle,
-            TimeoutKind::Total => &mut self.total,
-        };
-        *slot = limit;
-    }
-}
-
 impl Target {
     /// The team id every call carries.
     pub fn team_id(&self) -> u64 {
         self.team_id.unwrap_or(1)
-    }
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(5),
-            first_step: Duration::from_secs(30),
-            idle: Duration::from_secs(30),
-            total: Duration::from_secs(120),
-        }
     }
 }
 
@@ -282,7 +217,7 @@ impl fmt::Display for Plan {
             writeln!(
                 f,
                 "events    {} at most (max_event_size); a larger one fails its stream as sse_protocol",
-                super::units::format_byte_size(t.max_event_bytes)
+                crate::model::units::format_byte_size(t.max_event_bytes)
             )?;
         }
         if t.retry_after == RetryAfter::Honour {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::model::{TimeoutKind, Timeouts};
 
 const MINIMAL: &str = r#"
 [[agents]]
@@ -645,9 +646,9 @@ fn slo_tables_parse_for_every_op_and_for_one() {
         ["latency <= 20s", "ttfs < 2s", "run_stream.ttfs <= 1s"],
         "in file order"
     );
-    let stream = plan.objectives.limits(crate::api::Op::RunStream);
+    let stream = plan.objectives.limits(crate::model::Op::RunStream);
     assert_eq!(
-        stream[crate::metrics::Metric::Ttfs.index()],
+        stream[crate::model::Metric::Ttfs.index()],
         Some(1_000_000),
         "the op's own objective wins"
     );

@@ -12,7 +12,7 @@ use super::check::{check_create_extra, toml_table_to_json};
 use super::diag::{Diagnostic, Source, closest};
 use super::file::RawVariants;
 use super::plan::{AgentTemplate, Fixture, FixtureKind};
-use crate::metrics::Metric;
+use crate::model::Metric;
 
 /// Combinations a matrix may make: each is an agent created in setup and a column of every
 /// comparison, and each needs its share of the samples for the statistics to mean anything.
@@ -272,17 +272,8 @@ fn check_list(
 }
 
 fn check_rank_by(name: &Spanned<String>, source: &Source<'_>) -> Result<Metric, Diagnostic> {
-    let ranked = [
-        Metric::Latency,
-        Metric::ServiceTime,
-        Metric::Ttfb,
-        Metric::Ttfs,
-        Metric::InterStep,
-        Metric::FirstAssistant,
-        Metric::ServerTime,
-        Metric::Callback,
-    ];
-    match Metric::from_name(name.get_ref().trim()).filter(|m| ranked.contains(m)) {
+    let ranked = Metric::RANKED;
+    match Metric::from_name(name.get_ref().trim()).filter(|m| m.can_rank()) {
         Some(metric) => Ok(metric),
         None => {
             let names: Vec<String> = ranked.iter().map(|m| m.name().to_owned()).collect();

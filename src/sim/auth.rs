@@ -14,7 +14,7 @@ use rand::rngs::SmallRng;
 use super::error::ApiError;
 use super::ratelimit::retry_after_secs;
 use super::{RequestIndex, SimState};
-use crate::api::Op;
+use crate::model::Op;
 
 /// A request that passed the token and team checks and drew no request fault.
 pub struct Ctx {

@@ -8,7 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::faults::{RequestFaults, RunFaults};
-use crate::scenario::units::Spread;
+use crate::model::units::Spread;
 
 /// How one model behaves: every value is drawn afresh for each run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

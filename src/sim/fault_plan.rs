@@ -11,7 +11,7 @@ use std::time::Duration;
 use rand::{Rng, RngExt};
 
 use super::faults::{Chance, RunFaults, Stall};
-use crate::scenario::units::Spread;
+use crate::model::units::Spread;
 
 /// What goes wrong with one run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use rand::{Rng, RngExt};
 
-use crate::api::Op;
-use crate::scenario::units::Spread;
+use crate::model::Op;
+use crate::model::units::Spread;
 
 /// A probability, kept exactly as parts per million so that `100%` always and `0%` never fire.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]

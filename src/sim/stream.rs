@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::config::Profile;
 use super::fault_plan::FaultPlan;
 use super::new_uuid;
-use crate::scenario::units::MAX_DURATION;
+use crate::model::units::MAX_DURATION;
 
 /// Fewest steps a run has: the system echo, the user echo and the answer.
 const MIN_STEPS: u32 = 3;
@@ -197,7 +197,7 @@ pub fn body(plan: &RunPlan, faults: &FaultPlan) -> Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::units::Spread;
+    use crate::model::units::Spread;
     use rand::SeedableRng;
 
     fn input() -> RunInput<'static> {

@@ -10,7 +10,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
 use super::{Profile, SimConfig, SimServer};
-use crate::scenario::units::Spread;
+use crate::model::units::Spread;
 
 const TOKEN: &str = "sim-test-token";
 const TEAM: u64 = 7;

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{self, Control};
 use crate::metrics::Summary;
-use crate::scenario::units::Rate;
+use crate::model::units::Rate;
 use crate::scenario::{self, Arrival, Overrides, Pacing, Plan, Ramp, Saturation, Stop};
 use crate::{Exit, invalid, print_stdout};
 use report::{Capacity, SCHEMA, SweepReport};

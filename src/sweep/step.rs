@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Op;
 use crate::metrics::Summary;
+use crate::model::Op;
 
 /// When a step passes.
 #[derive(Clone, Copy, Debug, PartialEq)]

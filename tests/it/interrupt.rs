@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use agentload::scenario::units::Spread;
+use agentload::model::units::Spread;
 
 use crate::util::*;
 

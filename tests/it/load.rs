@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use agentload::engine::schedule::{Arrivals, Schedule};
-use agentload::scenario::units::{Rate, Spread};
+use agentload::model::units::{Rate, Spread};
 use agentload::scenario::{Arrival, Ramp};
 use serde_json::Value;
 

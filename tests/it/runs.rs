@@ -377,7 +377,7 @@ fn the_embedded_simulator_runs_a_scenario_without_a_target() {
 #[test]
 fn a_spent_iteration_budget_lets_slow_iterations_finish() {
     let mut profile = fast_profile();
-    profile.run_time = agentload::scenario::units::Spread {
+    profile.run_time = agentload::model::units::Spread {
         lo: std::time::Duration::from_millis(100),
         hi: std::time::Duration::from_millis(1200),
     };

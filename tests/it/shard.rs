@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant, SystemTime};
 
-use agentload::scenario::units::Spread;
+use agentload::model::units::Spread;
 use serde_json::Value;
 
 use crate::util::*;

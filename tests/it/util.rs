@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentload::scenario::units::Spread;
+use agentload::model::units::Spread;
 use agentload::sim::{Profile, SimConfig, SimServer, SimState};
 use serde_json::Value;
 

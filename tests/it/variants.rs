@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use agentload::scenario::units::Spread;
+use agentload::model::units::Spread;
 use agentload::sim::{Profile, SimConfig};
 use serde_json::Value;
 

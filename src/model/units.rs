@@ -357,6 +357,12 @@ impl Visitor<'_> for TextVisitor {
     }
 }
 
+/// A number with at most four decimals and no trailing zeros: `0.1667`, `2`.
+pub fn trim_number(value: f64) -> String {
+    let text = format!("{value:.4}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::Metric;
-use crate::api::{Failure, Op};
+use crate::model::{Failure, Op};
 
 /// Index of a fixture agent in the plan; requests against it are reported as that variant.
 pub type VariantId = u16;
