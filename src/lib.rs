@@ -17,6 +17,7 @@ pub mod report;
 pub mod rlimit;
 pub mod scenario;
 pub mod sim;
+pub mod summary;
 pub mod sweep;
 
 use std::io::Write;
@@ -49,6 +50,19 @@ impl Exit {
             Exit::Failed => 1,
             Exit::Invalid => 2,
             Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl Exit {
+    /// The exit code of a run's verdict.
+    pub fn of(outcome: summary::verdict::Outcome) -> Exit {
+        use summary::verdict::Outcome;
+        match outcome {
+            Outcome::Passed => Exit::Passed,
+            Outcome::Failed => Exit::Failed,
+            Outcome::Interrupted => Exit::Interrupted,
+            Outcome::Invalid => Exit::Invalid,
         }
     }
 }
@@ -130,8 +144,8 @@ pub fn compare(args: &CompareArgs) -> Exit {
         Err(message) => return invalid(message),
     };
     let text = match args.format {
-        cli::CompareFormat::Terminal => compare::render::terminal(&comparison),
-        cli::CompareFormat::Markdown => compare::render::markdown(&comparison),
+        cli::CompareFormat::Terminal => report::baseline::terminal(&comparison),
+        cli::CompareFormat::Markdown => report::baseline::markdown(&comparison),
     };
     match &args.out {
         Some(path) => {
@@ -387,6 +401,13 @@ pub fn run(args: &RunArgs) -> Exit {
             Err(err) => compare_error = Some(err),
         }
     }
+    let setup_error = output.setup_error.as_ref().map(ToString::to_string);
+    output.summary.judge(&summary::verdict::RunEnd {
+        interrupted: output.interrupted,
+        setup_error: setup_error.as_deref(),
+        baseline_error: compare_error.as_deref(),
+        problems: &output.problems,
+    });
     let mut written = report::write_all(&dir, &output.summary).and_then(|mut written| {
         let history = history.history();
         let data = report::history::RunData {
@@ -430,52 +451,11 @@ pub fn run(args: &RunArgs) -> Exit {
             "warning: could not list the team's agents to find leftovers of run {run_id} ({why}); agents whose create response was lost may remain, named agentload-{run_id}-..."
         );
     }
-    for problem in &output.problems {
-        eprintln!(
-            "error: the run is incomplete: {problem} (this is a bug in agentload; please report it)"
-        );
-    }
-    if let Some(err) = &output.setup_error {
-        eprintln!("error: {err}");
-        return Exit::Invalid;
-    }
-    if output.interrupted {
-        eprintln!("interrupted: the report holds what ran until then");
-        return Exit::Interrupted;
-    }
-    if let Some(err) = compare_error {
-        eprintln!("error: --baseline: cannot compare: {err}");
-        return Exit::Invalid;
-    }
+    eprint!("{}", report::terminal::verdict(&output.summary.verdict));
     if written.is_err() {
         return Exit::Invalid;
     }
-    if !output.problems.is_empty() {
-        return Exit::Failed;
-    }
-    if output.summary.passed {
-        Exit::Passed
-    } else {
-        let failed = output.summary.thresholds.iter().filter(|t| !t.ok).count();
-        if let Some(aborted) = &output.summary.aborted_by {
-            eprintln!(
-                "failed: threshold `{}` stopped the run early (abort_on_fail)",
-                aborted.expr
-            );
-        }
-        if failed > 0 {
-            eprintln!("failed: {failed} threshold(s) did not hold");
-        }
-        if let Some(comparison) = output.summary.comparison.as_ref().filter(|c| c.regressed) {
-            let regressions = comparison
-                .rows
-                .iter()
-                .filter(|row| row.verdict == compare::Verdict::Regression)
-                .count();
-            eprintln!("failed: {regressions} regression(s) against the baseline");
-        }
-        Exit::Failed
-    }
+    Exit::of(output.summary.verdict.outcome)
 }
 
 /// What makes shards' plans the same: the scenario file's bytes and the flags over it.

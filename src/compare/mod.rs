@@ -3,13 +3,12 @@
 //! distributions and a bootstrap interval of the percentile's change, both from the
 //! histograms), and a verdict. Behind `agentload compare` and `agentload run --baseline`.
 
-pub mod render;
 pub mod run_data;
 pub mod stats;
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use crate::summary::comparison::{Comparison, Row, RowVerdict, Side};
 
 use crate::model::Metric;
 use crate::model::Op;
@@ -169,88 +168,6 @@ impl MetricSpec {
     }
 }
 
-/// The whole comparison, as `summary.json` (`comparison`) and every rendering have it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    /// The baseline's report folder.
-    pub baseline: String,
-    pub tolerance_pct: f64,
-    pub error_tolerance_pp: f64,
-    pub min_change_ms: f64,
-    pub alpha: f64,
-    pub rows: Vec<Row>,
-    /// Whether any row is a regression.
-    pub regressed: bool,
-}
-
-/// One op and metric compared.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Row {
-    pub op: String,
-    /// A metric name, or `errors` for the error rate.
-    pub metric: String,
-    /// The percentile judged (`p95`), or `rate`.
-    pub stat: String,
-    pub baseline: Option<Side>,
-    pub current: Option<Side>,
-    /// Current against baseline at `stat`: % of the baseline for percentiles, percentage points
-    /// for the error rate.
-    pub change: Option<f64>,
-    /// `%` or `pp`.
-    pub change_unit: String,
-    /// Bootstrap interval of the change in % at confidence 1 - alpha (percentiles only).
-    pub change_ci: Option<[f64; 2]>,
-    /// Two-sided p-value: Mann-Whitney U for percentiles, two-proportion z for the error rate.
-    pub p_value: Option<f64>,
-    /// Mann-Whitney's chance that a current value exceeds a baseline one (0.5: alike).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p_current_higher: Option<f64>,
-    pub significant: bool,
-    pub verdict: Verdict,
-}
-
-/// One run's side of a row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Side {
-    /// Values (successful requests) for a metric; requests for the error rate.
-    pub count: u64,
-    /// The value at the row's `stat`: ms (count for `steps`), or the error rate in %.
-    pub value: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p50: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p95: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p99: Option<f64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Significantly worse, by more than the tolerance.
-    Regression,
-    /// Significantly better, by more than the tolerance.
-    Improvement,
-    /// A significant change within the tolerance.
-    WithinTolerance,
-    /// Nothing the tests can tell from noise.
-    NoChange,
-    /// Measured in one run only.
-    Missing,
-}
-
-impl Verdict {
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Regression => "regression",
-            Verdict::Improvement => "improvement",
-            Verdict::WithinTolerance => "within tolerance",
-            Verdict::NoChange => "no significant change",
-            Verdict::Missing => "only in one run",
-        }
-    }
-}
-
 /// Compares `current` with `baseline`. Fails when a named metric is in neither run.
 pub fn compare(
     baseline: &RunData,
@@ -302,7 +219,7 @@ pub fn compare(
         error_tolerance_pp: options.error_tolerance_pp,
         min_change_ms: options.min_change_ms,
         alpha: options.alpha,
-        regressed: rows.iter().any(|row| row.verdict == Verdict::Regression),
+        regressed: rows.iter().any(|row| row.verdict == RowVerdict::Regression),
         rows,
     })
 }
@@ -344,7 +261,7 @@ fn metric_row(
         p_value: None,
         p_current_higher: None,
         significant: false,
-        verdict: Verdict::Missing,
+        verdict: RowVerdict::Missing,
     };
     let (Some(base), Some(cur)) = (base, cur) else {
         return Some(row);
@@ -369,7 +286,7 @@ fn metric_row(
     // a small value it makes.
     if metric.is_time() && (c - b).abs() < options.min_change_ms {
         row.verdict = match row.verdict {
-            Verdict::Regression | Verdict::Improvement => Verdict::WithinTolerance,
+            RowVerdict::Regression | RowVerdict::Improvement => RowVerdict::WithinTolerance,
             other => other,
         };
     }
@@ -401,7 +318,7 @@ fn error_row(baseline: &RunData, current: &RunData, op: Op, options: &Options) -
         p_value: None,
         p_current_higher: None,
         significant: false,
-        verdict: Verdict::Missing,
+        verdict: RowVerdict::Missing,
     };
     let (Some(&(nb, eb)), Some(&(nc, ec))) = (base, cur) else {
         return Some(row);
@@ -415,12 +332,12 @@ fn error_row(baseline: &RunData, current: &RunData, op: Op, options: &Options) -
     Some(row)
 }
 
-fn judge(significant: bool, change: Option<f64>, tolerance: f64) -> Verdict {
+fn judge(significant: bool, change: Option<f64>, tolerance: f64) -> RowVerdict {
     match change {
-        _ if !significant => Verdict::NoChange,
-        Some(change) if change > tolerance => Verdict::Regression,
-        Some(change) if change < -tolerance => Verdict::Improvement,
-        _ => Verdict::WithinTolerance,
+        _ if !significant => RowVerdict::NoChange,
+        Some(change) if change > tolerance => RowVerdict::Regression,
+        Some(change) if change < -tolerance => RowVerdict::Improvement,
+        _ => RowVerdict::WithinTolerance,
     }
 }
 
@@ -529,13 +446,13 @@ mod tests {
         let change = row.change.unwrap();
         assert!((change - 60.0).abs() < 1.0, "{change}");
         assert!(row.p_value.unwrap() < 1e-12 && row.significant);
-        assert_eq!(row.verdict, Verdict::Regression);
+        assert_eq!(row.verdict, RowVerdict::Regression);
         assert_eq!(comparison.rows[1].metric, "errors");
-        assert_eq!(comparison.rows[1].verdict, Verdict::NoChange);
+        assert_eq!(comparison.rows[1].verdict, RowVerdict::NoChange);
 
         // The other way round it is an improvement, and no regression.
         let back = compare(&cur, &base, &Options::default()).unwrap();
-        assert_eq!(back.rows[0].verdict, Verdict::Improvement);
+        assert_eq!(back.rows[0].verdict, RowVerdict::Improvement);
         assert!(!back.regressed);
     }
 
@@ -547,7 +464,7 @@ mod tests {
         let comparison = compare(&base, &cur, &Options::default()).unwrap();
         let row = &comparison.rows[0];
         assert!(row.significant, "{row:?}");
-        assert_eq!(row.verdict, Verdict::WithinTolerance);
+        assert_eq!(row.verdict, RowVerdict::WithinTolerance);
         assert!(!comparison.regressed);
     }
 
@@ -563,13 +480,13 @@ mod tests {
         let cur = run("c", &[("run_stream.inter_step", steps(1.2))], &[]);
         let comparison = compare(&base, &cur, &Options::default()).unwrap();
         assert!(comparison.rows[0].significant);
-        assert_eq!(comparison.rows[0].verdict, Verdict::WithinTolerance);
+        assert_eq!(comparison.rows[0].verdict, RowVerdict::WithinTolerance);
         let strict = Options {
             min_change_ms: 0.0,
             ..Options::default()
         };
         let comparison = compare(&base, &cur, &strict).unwrap();
-        assert_eq!(comparison.rows[0].verdict, Verdict::Regression);
+        assert_eq!(comparison.rows[0].verdict, RowVerdict::Regression);
     }
 
     #[test]
@@ -579,14 +496,14 @@ mod tests {
         let comparison = compare(&base, &cur, &Options::default()).unwrap();
         let row = &comparison.rows[0];
         assert_eq!((row.metric.as_str(), row.change), ("errors", Some(3.0)));
-        assert_eq!(row.verdict, Verdict::Regression);
+        assert_eq!(row.verdict, RowVerdict::Regression);
         let lenient = Options {
             error_tolerance_pp: 5.0,
             ..Options::default()
         };
         assert_eq!(
             compare(&base, &cur, &lenient).unwrap().rows[0].verdict,
-            Verdict::WithinTolerance
+            RowVerdict::WithinTolerance
         );
     }
 
@@ -622,7 +539,7 @@ mod tests {
         let base = run("b", &[("get.latency", ttfs(1.0))], &[]);
         let cur = run("c", &[], &[]);
         let comparison = compare(&base, &cur, &Options::default()).unwrap();
-        assert_eq!(comparison.rows[0].verdict, Verdict::Missing);
+        assert_eq!(comparison.rows[0].verdict, RowVerdict::Missing);
         assert!(!comparison.regressed);
     }
 

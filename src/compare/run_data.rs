@@ -12,9 +12,9 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
-use crate::metrics::Summary;
 use crate::report::stored::StoredRun;
 use crate::report::{hlog, timeseries};
+use crate::summary::Summary;
 
 /// One run's distributions and counts.
 #[derive(Clone, Debug, Default)]
@@ -221,7 +221,7 @@ mod tests {
     /// A valid summary.json whose only op is `op`.
     fn write_summary(dir: &Path, op: &str, requests: u64, errors: u64) {
         let summary = Summary::build(
-            crate::metrics::summary::RunInfo::for_tests(),
+            crate::summary::RunInfo::for_tests(),
             &crate::metrics::Recorder::new(0),
             &[],
             &[],

@@ -35,9 +35,9 @@ use crate::api::{ApiClient, ClientOptions};
 use crate::metrics::Recorder;
 use crate::metrics::goodput::GoodputContext;
 use crate::metrics::series::{Recent, SeriesSink};
-use crate::metrics::summary::{RunInfo, Summary};
 use crate::model::redact;
 use crate::scenario::{Diagnostic, Plan};
+use crate::summary::{RunInfo, Summary};
 
 /// The longest one teardown request may take.
 const TEARDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);

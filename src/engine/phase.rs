@@ -18,8 +18,8 @@ use super::worker::{self, Shared, Work, WorkerReport};
 use super::{Control, progress};
 use crate::metrics::Recorder;
 use crate::metrics::series::{Recent, SeriesEvent};
-use crate::metrics::summary::LoadSummary;
 use crate::scenario::{Pacing, Plan};
+use crate::summary::LoadSummary;
 
 /// What the load phase produced.
 pub struct LoadPhase {

@@ -11,7 +11,7 @@ mod summary;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::metrics::Summary;
+use crate::summary::Summary;
 use part::{Cells, ShardMeta};
 use read::{Interval, SeriesRow};
 

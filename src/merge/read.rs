@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
-use crate::metrics::Summary;
+use crate::summary::Summary;
 
 /// One interval of a log: when it started (seconds since the Unix epoch), how long it lasted,
 /// its tag and its histogram.

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use super::Shard;
 use super::part::{self, Cells, Scope};
-use crate::metrics::Summary;
 use crate::metrics::goodput::Goodput;
 use crate::metrics::recorder::MESSAGES_PER_CLASS;
 use crate::metrics::stats::Stats;
-use crate::metrics::summary::{LoadSummary, OpSummary, SCHEMA};
 use crate::metrics::threshold::Threshold;
 use crate::model::Metric;
 use crate::model::Op;
+use crate::summary::Summary;
+use crate::summary::{LoadSummary, OpSummary, SCHEMA};
 
 /// The summary of the whole run. `shards` is sorted by index and checked to be one run.
 pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
@@ -109,6 +109,7 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
         errors,
         thresholds: Vec::new(),
         passed: true,
+        verdict: Default::default(),
         // Ranking needs each variant's samples compared pairwise; merged runs report the
         // per-variant tables without it.
         ranking: BTreeMap::new(),
@@ -145,7 +146,7 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| format!("a threshold of the shards cannot be read back: {err}"))?;
     summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
-    summary.passed = summary.thresholds.iter().all(|t| t.ok);
+    summary.judge(&Default::default());
     Ok(summary)
 }
 

@@ -1,5 +1,5 @@
 //! Measurement: what each request's timeline turns into (histograms and counters per worker),
-//! how workers' results merge, and the summary model every report renders.
+//! how workers' results merge, the per-second series, thresholds, objectives and goodput.
 
 pub mod ci;
 pub mod goodput;
@@ -8,8 +8,6 @@ pub mod recorder;
 pub mod series;
 pub mod slo;
 pub mod stats;
-pub mod summary;
 pub mod threshold;
 
 pub use recorder::Recorder;
-pub use summary::Summary;

@@ -3,9 +3,9 @@
 //! with theirs, the other metrics side by side) and the line that says where the differences
 //! are significant.
 
-use crate::metrics::Summary;
 use crate::metrics::ci::Interval;
 use crate::metrics::ranking::Ranking;
+use crate::summary::Summary;
 
 /// A comparison ready to lay out: a header and rows of cells.
 pub struct Table {

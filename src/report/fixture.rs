@@ -5,14 +5,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::metrics::Recorder;
 use crate::metrics::goodput::GoodputContext;
 use crate::metrics::slo::{Objective, Objectives};
-use crate::metrics::summary::RunInfo;
 use crate::metrics::threshold::Threshold;
-use crate::metrics::{Recorder, Summary};
 use crate::model::sample::{StepRole, StreamCounts};
 use crate::model::{ErrorClass, Failure, Op};
 use crate::model::{Sample, Timeline};
+use crate::summary::RunInfo;
+use crate::summary::Summary;
 
 pub fn summary() -> Summary {
     let objectives = Arc::new(Objectives::new(vec![

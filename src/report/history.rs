@@ -9,11 +9,11 @@ use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 
-use crate::metrics::Summary;
 use crate::metrics::recorder::new_histogram;
 use crate::metrics::series::{SecondRecord, SeriesSink, percentile};
 use crate::model::Metric;
 use crate::model::Op;
+use crate::summary::Summary;
 
 /// Metrics whose whole-run distribution the report draws.
 pub const DISTRIBUTIONS: [Metric; 3] = [Metric::Latency, Metric::Ttfs, Metric::InterStep];

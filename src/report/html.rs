@@ -10,11 +10,11 @@ use hdrhistogram::Histogram;
 use super::charts::{self, Line, PALETTE, RED};
 use super::history::{History, RunData, SecondPoint};
 use super::ordered_ops;
-use crate::metrics::Summary;
-use crate::metrics::summary::OpSummary;
 use crate::model::Metric;
 use crate::model::Op;
 use crate::model::units::trim_number;
+use crate::summary::OpSummary;
+use crate::summary::Summary;
 
 pub const FILE_NAME: &str = "report.html";
 
@@ -44,7 +44,7 @@ pub fn write(dir: &Path, data: &RunData<'_>) -> std::io::Result<PathBuf> {
 pub fn render(data: &RunData<'_>) -> String {
     let summary = data.summary;
     let mut out = String::new();
-    let verdict = if summary.passed { "passed" } else { "failed" };
+    let verdict = summary.verdict.outcome.name();
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -55,6 +55,9 @@ pub fn render(data: &RunData<'_>) -> String {
     header(&mut out, summary);
     section_requests(&mut out, summary);
     section_thresholds(&mut out, summary);
+    if let Some(comparison) = &summary.comparison {
+        out.push_str(&super::baseline::html(comparison));
+    }
     section_errors(&mut out, summary);
     let _ = writeln!(out, "<section id=\"charts\">\n<h2>Charts</h2>");
     let charts = charts(data);
@@ -116,26 +119,29 @@ footer { margin-top: 32px; color: #888; font-size: 13px; }
 ";
 
 fn header(out: &mut String, summary: &Summary) {
-    let failed = summary.thresholds.iter().filter(|t| !t.ok).count();
-    let (class, verdict) = if summary.passed {
-        (
-            "passed",
-            format!("passed: {} threshold(s) held", summary.thresholds.len()),
-        )
-    } else {
-        (
-            "failed",
-            format!(
-                "failed: {failed} of {} threshold(s) did not hold",
-                summary.thresholds.len()
-            ),
-        )
-    };
+    let verdict = &summary.verdict;
+    let class = if verdict.passed() { "passed" } else { "failed" };
     let _ = writeln!(
         out,
-        "<header>\n<h1>agentload: {}</h1>\n<p class=\"verdict {class}\">{verdict}</p>",
-        escape(&summary.scenario)
+        "<header>\n<h1>agentload: {}</h1>\n<p class=\"verdict {class}\">{}</p>",
+        escape(&summary.scenario),
+        escape(&verdict.headline(summary.thresholds.len()))
     );
+    if !verdict.passed() {
+        out.push_str("<ul class=\"reasons\">\n");
+        for reason in &verdict.reasons {
+            let _ = write!(out, "<li>{}", escape(&reason.message));
+            if !reason.items.is_empty() {
+                out.push_str("<ul>");
+                for item in &reason.items {
+                    let _ = write!(out, "<li><code>{}</code></li>", escape(item));
+                }
+                out.push_str("</ul>");
+            }
+            out.push_str("</li>\n");
+        }
+        out.push_str("</ul>\n");
+    }
     let load = &summary.load;
     let model = match (load.target_rate, load.vus) {
         (Some(rate), _) => format!(

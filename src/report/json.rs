@@ -1,7 +1,7 @@
 //! `summary.json`: the summary exactly as the v1 schema (`schema/summary.v1.json`) describes it.
 
 use super::Format;
-use crate::metrics::Summary;
+use crate::summary::Summary;
 
 pub struct SummaryJson;
 

@@ -5,9 +5,9 @@
 use std::fmt::Write;
 
 use super::Format;
-use crate::compare::{Row, Verdict};
-use crate::metrics::Summary;
 use crate::model::units::trim_number;
+use crate::summary::Summary;
+use crate::summary::comparison::{Row, RowVerdict};
 
 pub const FILE_NAME: &str = "junit.xml";
 
@@ -105,10 +105,10 @@ fn comparison_case(row: &Row) -> Case {
             )
         },
     );
-    let value = |side: Option<&crate::compare::Side>| {
+    let value = |side: Option<&crate::summary::comparison::Side>| {
         side.map_or_else(|| "-".to_owned(), |s| trim_number(s.value))
     };
-    let failure = (row.verdict == Verdict::Regression).then(|| {
+    let failure = (row.verdict == RowVerdict::Regression).then(|| {
         (
             format!(
                 "regression: {change} (baseline {}, current {})",
@@ -187,9 +187,9 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::{Comparison, Side};
     use crate::metrics::threshold::{AbortedBy, ThresholdResult};
     use crate::report::fixture;
+    use crate::summary::comparison::{Comparison, Side};
 
     fn parse(xml: &str) -> roxmltree::Document<'_> {
         roxmltree::Document::parse(xml).unwrap_or_else(|err| panic!("{err}\n{xml}"))
@@ -313,8 +313,8 @@ mod tests {
             min_change_ms: 5.0,
             alpha: 0.01,
             rows: vec![
-                row("ttfs", Verdict::Regression, 160.0),
-                row("latency", Verdict::WithinTolerance, 105.0),
+                row("ttfs", RowVerdict::Regression, 160.0),
+                row("latency", RowVerdict::WithinTolerance, 105.0),
             ],
             regressed: true,
         });

@@ -3,12 +3,14 @@
 
 use std::fmt::Write;
 
+use crate::summary::verdict::ReasonKind;
+
 use super::{Format, comparison, ordered_ops};
-use crate::metrics::Summary;
 use crate::metrics::stats::Stats;
-use crate::metrics::summary::OpSummary;
 use crate::model::Op;
 use crate::model::units::trim_number;
+use crate::summary::OpSummary;
+use crate::summary::Summary;
 
 pub struct SummaryMarkdown;
 
@@ -27,28 +29,19 @@ impl Format for SummaryMarkdown {
 
 pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
-    let failed: Vec<_> = summary.thresholds.iter().filter(|t| !t.ok).collect();
-    let verdict = if let Some(aborted) = &summary.aborted_by {
-        format!(
-            "❌ **failed**: stopped early after {} s by `{}` (actual {})",
-            trim_number(aborted.at_s),
-            aborted.expr.replace('|', "\\|"),
-            trim_number(aborted.actual)
-        )
-    } else if failed.is_empty() && summary.comparison.as_ref().is_some_and(|c| c.regressed) {
-        "❌ **failed**: a regression against the baseline".to_owned()
-    } else if summary.passed {
-        format!(
-            "✅ **passed**: {} threshold(s) held",
-            summary.thresholds.len()
-        )
+    let headline = summary.verdict.headline(summary.thresholds.len());
+    let (outcome, why) = headline.split_once(": ").unwrap_or((&headline, ""));
+    let icon = if summary.verdict.passed() {
+        "✅"
     } else {
-        format!(
-            "❌ **failed**: {} of {} threshold(s) did not hold",
-            failed.len(),
-            summary.thresholds.len()
-        )
+        "❌"
     };
+    let mut verdict = format!("{icon} **{outcome}**: {}", why.replace('|', "\\|"));
+    if let Some(regressions) = summary.verdict.reason(ReasonKind::Regressions) {
+        for item in &regressions.items {
+            let _ = write!(verdict, "\n- a regression against the baseline: `{item}`");
+        }
+    }
     let _ = writeln!(
         out,
         "# agentload: {}\n\n{verdict}\n",
@@ -156,7 +149,7 @@ pub fn render(summary: &Summary) -> String {
     }
 
     if let Some(comparison) = &summary.comparison {
-        out.push_str(&crate::compare::render::markdown(comparison));
+        out.push_str(&crate::report::baseline::markdown(comparison));
     }
 
     let mut errors: Vec<(&str, &String, u64, Option<&String>)> = ordered_ops(summary)

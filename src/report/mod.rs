@@ -1,6 +1,7 @@
 //! Outputs of a run: the report folder (created before the run so a bad path fails at once) and
 //! one module per format, each rendering the same [`Summary`].
 
+pub mod baseline;
 pub mod charts;
 pub mod comparison;
 #[cfg(test)]
@@ -20,10 +21,10 @@ pub mod timeseries;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::metrics::Summary;
 use crate::metrics::series::SeriesSink;
-use crate::metrics::summary::OpSummary;
 use crate::model::Op;
+use crate::summary::OpSummary;
+use crate::summary::Summary;
 
 /// A file format written into the report folder.
 pub trait Format {

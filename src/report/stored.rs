@@ -14,11 +14,11 @@ use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
 use super::{hlog, timeseries};
-use crate::metrics::Summary;
 use crate::metrics::series::SecondRecord;
-use crate::metrics::summary::SCHEMA;
 use crate::model::Metric;
 use crate::model::Op;
+use crate::summary::SCHEMA;
+use crate::summary::Summary;
 
 pub const SUMMARY_FILE: &str = "summary.json";
 

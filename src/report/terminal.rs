@@ -4,10 +4,11 @@
 use std::fmt::Write;
 
 use super::{comparison, ordered_ops};
-use crate::metrics::Summary;
-use crate::metrics::summary::OpSummary;
 use crate::model::Op;
 use crate::model::units::trim_number;
+use crate::summary::OpSummary;
+use crate::summary::Summary;
+use crate::summary::verdict::{Outcome, ReasonKind, Verdict};
 
 /// Renders the summary for a terminal (plain text, no colour codes).
 pub fn render(summary: &Summary) -> String {
@@ -99,7 +100,7 @@ pub fn render(summary: &Summary) -> String {
         }
     }
     if let Some(comparison) = &summary.comparison {
-        out.push_str(&crate::compare::render::terminal(comparison));
+        out.push_str(&crate::report::baseline::terminal(comparison));
     }
     if let Some(aborted) = &summary.aborted_by {
         let _ = writeln!(
@@ -109,6 +110,31 @@ pub fn render(summary: &Summary) -> String {
             aborted.expr,
             trim_number(aborted.actual)
         );
+    }
+    out
+}
+
+/// The verdict's reasons, one line each (with what each is made of, indented), for stderr
+/// after the summary table.
+pub fn verdict(verdict: &Verdict) -> String {
+    let mut out = String::new();
+    for reason in &verdict.reasons {
+        let line = match (verdict.outcome, reason.kind) {
+            (_, ReasonKind::Interrupted) => reason.message.clone(),
+            (_, ReasonKind::SetupFailed | ReasonKind::BaselineUnusable) => {
+                format!("error: {}", reason.message)
+            }
+            (_, ReasonKind::Incomplete) => format!(
+                "error: {} (this is a bug in agentload; please report it)",
+                reason.message
+            ),
+            (Outcome::Failed, _) => format!("failed: {}", reason.message),
+            (_, _) => format!("note: {}", reason.message),
+        };
+        let _ = writeln!(out, "{line}");
+        for item in &reason.items {
+            let _ = writeln!(out, "  {item}");
+        }
     }
     out
 }

@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{self, Control};
-use crate::metrics::Summary;
 use crate::model::units::Rate;
 use crate::scenario::{self, Arrival, Overrides, Pacing, Plan, Ramp, Saturation, Stop};
+use crate::summary::Summary;
 use crate::{Exit, invalid, print_stdout};
 use report::{Capacity, SCHEMA, SweepReport};
 use search::Search;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::Summary;
 use crate::model::Op;
+use crate::summary::Summary;
 
 /// When a step passes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -136,7 +136,7 @@ impl StepResult {
         let goodput = summary.goodput.as_ref();
         let requests = summary.total_requests();
         let errors = summary.total_errors();
-        let percentiles = |op: &crate::metrics::summary::OpSummary, metric: &str| {
+        let percentiles = |op: &crate::summary::OpSummary, metric: &str| {
             op.metrics.get(metric).map(|s| Percentiles {
                 p50: s.p50,
                 p95: s.p95,
@@ -209,9 +209,10 @@ pub fn trim(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Recorder;
     use crate::metrics::goodput::Goodput;
-    use crate::metrics::summary::RunInfo;
-    use crate::metrics::{Recorder, Summary};
+    use crate::summary::RunInfo;
+    use crate::summary::Summary;
 
     fn summary(achieved: f64, dropped: u64, good: u64, requests: u64) -> Summary {
         let mut info = RunInfo::for_tests();

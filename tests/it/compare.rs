@@ -214,6 +214,66 @@ fn compare_flags_a_60_percent_slower_first_step_and_not_a_rerun() {
     let md = std::fs::read_to_string(inline.join("summary.md")).unwrap();
     assert!(md.contains("a regression against the baseline"), "{md}");
     assert!(md.contains("## Comparison with the baseline"), "{md}");
+
+    // The one verdict, with the regression named, in every output of the run.
+    let named = "run_stream ttfs p50 +";
+    assert_eq!(summary["verdict"]["outcome"], "failed");
+    let reasons = summary["verdict"]["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert_eq!(reasons[0]["kind"], "regressions");
+    assert_eq!(
+        reasons[0]["message"],
+        "1 regression(s) against the baseline"
+    );
+    assert!(
+        reasons[0]["items"][0].as_str().unwrap().starts_with(named),
+        "{reasons:?}"
+    );
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("failed: 1 regression(s) against the baseline\n  run_stream ttfs p50 +"),
+        "{stderr}"
+    );
+    assert!(
+        md.contains(&format!("against the baseline: `{named}")),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(inline.join("report.html")).unwrap();
+    assert!(
+        html.contains(
+            "<p class=\"verdict failed\">failed: 1 regression(s) against the baseline</p>"
+        ),
+        "the page says the run failed, and why"
+    );
+    assert!(html.contains(&format!("<li><code>{named}")), "names it");
+    assert!(
+        html.contains("<section id=\"baseline\">")
+            && html.contains("<h2>Comparison with the baseline</h2>"),
+        "the page has the comparison"
+    );
+    assert!(!html.contains("threshold(s) did not hold"));
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .starts_with("regression: +"),
+        "{xml}"
+    );
+
+    // `agentload report` renders the same verdict again, byte for byte.
+    let again = dir.path().join("again");
+    let mut command = agentload();
+    command.arg("report").arg(&inline).arg("--out").arg(&again);
+    assert_code(&command.output().unwrap(), 0);
+    for name in ["summary.json", "summary.md", "report.html", "junit.xml"] {
+        let before = std::fs::read(inline.join(name)).unwrap();
+        let after = std::fs::read(again.join(name)).unwrap();
+        assert!(before == after, "{name} differs once rendered again");
+    }
 }
 
 #[test]

@@ -5,15 +5,20 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::ci::Intervals;
-use super::goodput::{Goodput, GoodputContext, OpSlo};
-use super::ranking::{self, Ranking};
-use super::recorder::{Cell, Recorder};
-use super::stats::Stats;
-use super::threshold::{AbortedBy, Threshold, ThresholdResult};
+use crate::metrics::ci::Intervals;
+use crate::metrics::goodput::{Goodput, GoodputContext, OpSlo};
+use crate::metrics::ranking::{self, Ranking};
+use crate::metrics::recorder::{Cell, Recorder};
+use crate::metrics::stats::Stats;
+use crate::metrics::threshold::{AbortedBy, Threshold, ThresholdResult};
 use crate::model::Metric;
 use crate::model::sample::StepRole;
 use crate::model::{Op, redact};
+use verdict::{RunEnd, Verdict};
+
+pub mod comparison;
+mod thresholds;
+pub mod verdict;
 
 pub const SCHEMA: &str = "agentload/summary/v1";
 
@@ -36,7 +41,11 @@ pub struct Summary {
     /// Failed requests per error class, over all ops.
     pub errors: BTreeMap<String, u64>,
     pub thresholds: Vec<ThresholdResult>,
+    /// `verdict.outcome == "passed"`, kept for the tools that read only this.
     pub passed: bool,
+    /// The outcome and every reason for it (see [`Verdict`]); what every output states.
+    #[serde(default)]
+    pub verdict: Verdict,
     /// Per op sent to two or more variants: the variants ranked, with intervals and which
     /// differences are significant (see `metrics::ranking`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -50,7 +59,7 @@ pub struct Summary {
     pub aborted_by: Option<AbortedBy>,
     /// The comparison with a baseline run (`run --baseline`); absent without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comparison: Option<crate::compare::Comparison>,
+    pub comparison: Option<comparison::Comparison>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -223,14 +232,22 @@ impl Summary {
             errors,
             thresholds: Vec::new(),
             passed: true,
+            verdict: Verdict::default(),
             ranking: ranking::rank_all(recorder, variant_names, None),
             goodput,
             aborted_by: None,
             comparison: None,
         };
         summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
-        summary.passed = summary.thresholds.iter().all(|t| t.ok);
+        summary.judge(&RunEnd::default());
         summary
+    }
+
+    /// Decides the verdict from what the summary holds and how the run ended; the one place
+    /// `passed` is set.
+    pub fn judge(&mut self, end: &RunEnd<'_>) {
+        self.verdict = Verdict::decide(self, end);
+        self.passed = self.verdict.passed();
     }
 
     /// Ranks the variants again by `rank_by` (where an op has it) instead of the default.
@@ -262,18 +279,16 @@ impl Summary {
             .for_each(scrub);
     }
 
-    /// Records the threshold that stopped the run early: the run fails.
+    /// Records the threshold that stopped the run early; [`Summary::judge`] fails the run for it.
     pub fn set_aborted(&mut self, aborted: AbortedBy) {
         self.aborted_by = Some(aborted);
-        self.passed = false;
+        self.judge(&RunEnd::default());
     }
 
-    /// Records the comparison with a baseline: a regression fails the run.
-    pub fn set_comparison(&mut self, comparison: crate::compare::Comparison) {
-        if comparison.regressed {
-            self.passed = false;
-        }
+    /// Records the comparison with a baseline; [`Summary::judge`] fails the run on a regression.
+    pub fn set_comparison(&mut self, comparison: comparison::Comparison) {
         self.comparison = Some(comparison);
+        self.judge(&RunEnd::default());
     }
 
     /// Requests over all ops.

@@ -1,16 +1,16 @@
-//! A comparison as text: an aligned table for the terminal and a Markdown table for CI job
-//! summaries, both verdict first.
+//! A comparison with a baseline as text: an aligned table for the terminal, a Markdown table for
+//! CI job summaries and an HTML section for report.html, each verdict first.
 
 use std::fmt::Write;
 
-use super::{Comparison, Row, Side, Verdict};
 use crate::model::units::trim_number;
+use crate::summary::comparison::{Comparison, Row, RowVerdict, Side};
 
 fn headline(comparison: &Comparison) -> String {
     let regressions = comparison
         .rows
         .iter()
-        .filter(|r| r.verdict == Verdict::Regression)
+        .filter(|r| r.verdict == RowVerdict::Regression)
         .count();
     if regressions > 0 {
         format!(
@@ -89,7 +89,7 @@ pub fn terminal(comparison: &Comparison) -> String {
     );
     for row in &comparison.rows {
         let verdict = match row.verdict {
-            Verdict::Regression => "REGRESSION".to_owned(),
+            RowVerdict::Regression => "REGRESSION".to_owned(),
             other => other.name().to_owned(),
         };
         let _ = writeln!(
@@ -125,10 +125,10 @@ pub fn markdown(comparison: &Comparison) -> String {
     );
     for row in &comparison.rows {
         let icon = match row.verdict {
-            Verdict::Regression => "❌",
-            Verdict::Improvement => "🚀",
-            Verdict::WithinTolerance | Verdict::NoChange => "✅",
-            Verdict::Missing => "➖",
+            RowVerdict::Regression => "❌",
+            RowVerdict::Improvement => "🚀",
+            RowVerdict::WithinTolerance | RowVerdict::NoChange => "✅",
+            RowVerdict::Missing => "➖",
         };
         let _ = writeln!(
             out,
@@ -148,10 +148,52 @@ pub fn markdown(comparison: &Comparison) -> String {
     out
 }
 
+/// The comparison as a section of report.html.
+pub fn html(comparison: &Comparison) -> String {
+    use super::html::escape;
+    let mut out = String::new();
+    let class = if comparison.regressed { "bad" } else { "good" };
+    let _ = writeln!(
+        out,
+        "<section id=\"baseline\">\n<h2>Comparison with the baseline</h2>\n<p class=\"{class}\"><strong>{}</strong> against <code>{}</code></p>",
+        escape(&headline(comparison)),
+        escape(&comparison.baseline)
+    );
+    out.push_str(
+        "<table>\n<tr><th>verdict</th><th>op</th><th>metric</th><th>baseline p50 / p95 / p99</th><th>current p50 / p95 / p99</th><th>change</th><th>CI</th><th>p</th></tr>\n",
+    );
+    for row in &comparison.rows {
+        let class = if row.verdict == RowVerdict::Regression {
+            "text bad"
+        } else {
+            "text"
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"{class}\">{}</td><td class=\"text\"><code>{}</code></td><td class=\"text\"><code>{}</code> {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            row.verdict.name(),
+            escape(&row.op),
+            escape(&row.metric),
+            escape(&row.stat),
+            percentiles(row.baseline.as_ref(), row),
+            percentiles(row.current.as_ref(), row),
+            change(row),
+            interval(row),
+            escape(&p_value(row)),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</table>\n<p class=\"note\">{}; times in ms</p>\n</section>",
+        escape(&method(comparison))
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Side;
+    use crate::summary::comparison::Side;
 
     fn comparison() -> Comparison {
         let side = |p95: f64| Side {
@@ -180,7 +222,7 @@ mod tests {
                     p_value: Some(1e-9),
                     p_current_higher: Some(0.99),
                     significant: true,
-                    verdict: Verdict::Regression,
+                    verdict: RowVerdict::Regression,
                 },
                 Row {
                     op: "run_stream".into(),
@@ -200,7 +242,7 @@ mod tests {
                     p_value: None,
                     p_current_higher: None,
                     significant: false,
-                    verdict: Verdict::Missing,
+                    verdict: RowVerdict::Missing,
                 },
             ],
             regressed: true,
