@@ -13,11 +13,11 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::cli::{Exit, invalid, print_stdout};
 use crate::engine::{self, Control};
 use crate::model::units::Rate;
 use crate::scenario::{self, Arrival, Overrides, Pacing, Plan, Ramp, Saturation, Stop};
 use crate::summary::Summary;
-use crate::{Exit, invalid, print_stdout};
 use report::{Capacity, SCHEMA, SweepReport};
 use search::Search;
 use step::{Criterion, StepResult, trim};
@@ -110,13 +110,13 @@ impl Interrupts {
     }
 
     async fn watch(self: Arc<Self>) {
-        crate::wait_for_signal().await;
+        crate::cli::wait_for_signal().await;
         eprintln!("\ninterrupted: stopping the sweep; the step in flight is cut short");
         self.stop.cancel();
         if let Some(control) = self.current.lock().expect("never poisoned").as_ref() {
             control.interrupt();
         }
-        crate::wait_for_signal().await;
+        crate::cli::wait_for_signal().await;
         self.second.cancel();
     }
 }
@@ -185,7 +185,7 @@ pub fn run(config: &SweepConfig) -> Exit {
         Rates::Search { .. } => Vec::new().into_iter(),
     };
 
-    let runtime = crate::runtime();
+    let runtime = crate::cli::runtime();
     let interrupts = Arc::new(Interrupts::default());
     runtime.spawn(interrupts.clone().watch());
     let mut exit = None;
