@@ -315,4 +315,90 @@ mod tests {
             (1, 2, 4)
         );
     }
+
+    /// `n` values from a seeded log-normal with median `median` and σ 0.5 on the log scale:
+    /// skewed like real latencies (values in µs).
+    fn lognormal(seed: u64, n: usize, median: f64) -> Vec<u64> {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| (median * (0.5 * normal(&mut rng)).exp()).round() as u64)
+            .collect()
+    }
+
+    /// Four values, each many times over: the ties histograms make.
+    fn tied(counts: [u64; 4]) -> Histogram<u64> {
+        let mut h = Histogram::new(3).unwrap();
+        for (value, count) in [10, 20, 30, 40].into_iter().zip(counts) {
+            h.record_n(value, count).unwrap();
+        }
+        h
+    }
+
+    fn pinned(actual: f64, expected: f64) {
+        let tolerance = 1e-12 * expected.abs();
+        assert!(
+            (actual - expected).abs() <= tolerance,
+            "{actual:?} is not the pinned {expected:?}"
+        );
+    }
+
+    #[test]
+    fn rank_tests_of_skewed_and_tied_data_are_pinned() {
+        // Today's u, effect and p, to 1e-12: log-normal samples of 500 and 400 (each way
+        // round), 3000 each 30% apart (a p far in the tail), and four values each many times
+        // over.
+        let skewed = (
+            histogram(&lognormal(1, 500, 100_000.0)),
+            histogram(&lognormal(2, 400, 115_000.0)),
+        );
+        let far = (
+            histogram(&lognormal(3, 3000, 100_000.0)),
+            histogram(&lognormal(4, 3000, 130_000.0)),
+        );
+        let tied = (tied([50, 30, 15, 5]), tied([30, 35, 25, 10]));
+        let cases = [
+            (
+                &skewed.0,
+                &skewed.1,
+                113183.0,
+                0.565915,
+                0.000669387166604659,
+            ),
+            (
+                &skewed.1,
+                &skewed.0,
+                86817.0,
+                0.434085,
+                0.000669387166604659,
+            ),
+            (
+                &far.0,
+                &far.1,
+                5776928.5,
+                0.6418809444444444,
+                8.96288784817527e-81,
+            ),
+            (&tied.0, &tied.1, 6187.5, 0.61875, 0.002150079417382793),
+        ];
+        for (baseline, current, u, effect, p_value) in cases {
+            let test = mann_whitney(baseline, current).unwrap();
+            assert_eq!(test.u, u);
+            pinned(test.effect, effect);
+            pinned(test.p_value, p_value);
+        }
+    }
+
+    #[test]
+    fn bootstrap_intervals_and_proportion_tests_are_pinned() {
+        let base = histogram(&lognormal(1, 500, 100_000.0));
+        let cur = histogram(&lognormal(2, 400, 115_000.0));
+        let (lo, hi) = bootstrap_change(&base, &cur, 0.95, 0.01, 2000, 7).unwrap();
+        pinned(lo, -22.323959014606494);
+        pinned(hi, 24.799130329749968);
+        let (lo, hi) = bootstrap_change(&base, &cur, 0.5, 0.05, 500, 11).unwrap();
+        pinned(lo, 2.9813953939770377);
+        pinned(hi, 25.84296351375076);
+        pinned(two_proportions(10, 1000, 30, 1000), 0.0014013016620898456);
+        pinned(two_proportions(3, 70, 0, 90), 0.047408078729806145);
+    }
 }

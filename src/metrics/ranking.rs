@@ -460,14 +460,20 @@ mod tests {
     /// `n` latencies in ms from a log-normal with median `median` (σ 0.5 on the log scale:
     /// skewed like real latencies), as a cell.
     fn lognormal_cell(rng: &mut rand::rngs::SmallRng, n: usize, median: f64) -> Cell {
+        cell_of(lognormal_ms(rng, n, median), 0)
+    }
+
+    /// The latencies of [`lognormal_cell`].
+    fn lognormal_ms(rng: &mut rand::rngs::SmallRng, n: usize, median: f64) -> Vec<u64> {
         use rand::RngExt;
-        let ms = (0..n).map(|_| {
-            // Box-Muller.
-            let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
-            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            (median * (0.5 * z).exp()).round() as u64
-        });
-        cell_of(ms, 0)
+        (0..n)
+            .map(|_| {
+                // Box-Muller.
+                let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (median * (0.5 * z).exp()).round() as u64
+            })
+            .collect()
     }
 
     #[test]
@@ -540,5 +546,190 @@ mod tests {
             key_metric(Op::RunStream, Some(Metric::Latency)),
             Metric::Latency
         );
+    }
+
+    /// `n` values from a seeded log-normal with median `median` and σ 0.5 on the log scale
+    /// (values in µs), as histogram buckets.
+    fn lognormal_buckets(seed: u64, n: usize, median: f64) -> Buckets {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let mut histogram = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+        for _ in 0..n {
+            let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
+            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            histogram
+                .record((median * (0.5 * z).exp()).round() as u64)
+                .unwrap();
+        }
+        Buckets::from_histogram(&histogram)
+    }
+
+    /// Four values, each many times over: the ties histograms make.
+    fn tied(counts: [u64; 4]) -> Buckets {
+        let pairs: Vec<(u64, u64)> = [10, 20, 30, 40].into_iter().zip(counts).collect();
+        Buckets::from_counts(&pairs)
+    }
+
+    fn pinned(actual: f64, expected: f64) {
+        let tolerance = 1e-12 * expected.abs();
+        assert!(
+            (actual - expected).abs() <= tolerance,
+            "{actual:?} is not the pinned {expected:?}"
+        );
+    }
+
+    #[test]
+    fn u_tests_of_skewed_and_tied_data_are_pinned() {
+        // Today's u, superiority, z and p, to 1e-12: log-normal samples of 500 and 400 (each
+        // way round: z changes sign, p stays), 3000 each 30% apart (a p far in the tail), and
+        // four values each many times over.
+        let skewed = (
+            lognormal_buckets(1, 500, 100_000.0),
+            lognormal_buckets(2, 400, 115_000.0),
+        );
+        let far = (
+            lognormal_buckets(3, 3000, 100_000.0),
+            lognormal_buckets(4, 3000, 130_000.0),
+        );
+        let tied = (tied([50, 30, 15, 5]), tied([30, 35, 25, 10]));
+        let cases = [
+            (
+                &skewed.0,
+                &skewed.1,
+                113183.0,
+                0.565915,
+                3.401819996038111,
+                0.000669387166604659,
+            ),
+            (
+                &skewed.1,
+                &skewed.0,
+                86817.0,
+                0.434085,
+                -3.401819996038111,
+                0.000669387166604659,
+            ),
+            (
+                &far.0,
+                &far.1,
+                5776928.5,
+                0.6418809444444444,
+                19.03373606217466,
+                8.96288784817527e-81,
+            ),
+            (
+                &tied.0,
+                &tied.1,
+                6187.5,
+                0.61875,
+                3.068678369485542,
+                0.002150079417382793,
+            ),
+        ];
+        for (a, b, u, superiority, z, p) in cases {
+            let test = mann_whitney(a, b);
+            assert_eq!(test.u, u);
+            pinned(test.superiority, superiority);
+            pinned(test.z, z);
+            pinned(test.p, p);
+        }
+        let adjusted = holm(&[
+            0.000669387166604659,
+            8.96288784817527e-81,
+            0.002150079417382793,
+            0.5,
+            0.3,
+        ]);
+        let expected = [
+            0.002677548666418636,
+            4.481443924087635e-80,
+            0.006450238252148379,
+            0.6,
+            0.6,
+        ];
+        for (got, want) in adjusted.into_iter().zip(expected) {
+            pinned(got, want);
+        }
+    }
+
+    #[test]
+    fn a_ranking_of_skewed_variants_is_pinned() {
+        // Three log-normal variants (two close, one 40% slower; two with errors) and one with
+        // only errors: today's ranks, tiers, intervals, superiorities and p-values, to 1e-12.
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+        let a = cell_of(lognormal_ms(&mut rng, 60, 100.0), 0);
+        let b = cell_of(lognormal_ms(&mut rng, 80, 104.0), 3);
+        let c = cell_of(lognormal_ms(&mut rng, 50, 140.0), 1);
+        let d = cell_of([], 4);
+        let cells = [("a", &a), ("b", &b), ("c", &c), ("d", &d)];
+        let ranking = rank(&cells, Metric::Latency).unwrap();
+        assert_eq!(
+            (ranking.metric.as_str(), ranking.stat.as_str()),
+            ("latency", "p50")
+        );
+        assert_eq!(ranking.unranked, ["d"]);
+        let order = [
+            r#"{"count":60,"error_rate":0.0,"error_rate_ci":[0.0,0.060172],"errors":0,"p50":104.063,"p50_ci":[83.007,124.031],"p95":238.079,"p95_ci":null,"rank":1,"requests":60,"tier":1,"variant":"a"}"#,
+            r#"{"count":80,"error_rate":0.03614457831325301,"error_rate_ci":[0.012368,0.100959],"errors":3,"p50":109.055,"p50_ci":[99.007,127.039],"p95":244.095,"p95_ci":[201.087,444.159],"rank":2,"requests":83,"tier":1,"variant":"b"}"#,
+            r#"{"count":50,"error_rate":0.0196078431372549,"error_rate_ci":[0.00347,0.103046],"errors":1,"p50":147.071,"p50_ci":[119.039,168.063],"p95":356.095,"p95_ci":null,"rank":3,"requests":51,"tier":2,"variant":"c"}"#,
+        ];
+        let pairs = [
+            r#"{"better":"a","difference":4.992,"p":0.4334787360788598,"p_adjusted":0.4334787360788598,"significant":false,"superiority":0.538854,"worse":"b"}"#,
+            r#"{"better":"a","difference":43.008,"p":0.001403264291224176,"p_adjusted":0.004209792873672528,"significant":true,"superiority":0.6775,"worse":"c"}"#,
+            r#"{"better":"b","difference":38.016,"p":0.002958836416152814,"p_adjusted":0.005917672832305628,"significant":true,"superiority":0.655375,"worse":"c"}"#,
+        ];
+        assert_eq!(ranking.order.len(), order.len());
+        for (ranked, expected) in ranking.order.iter().zip(order) {
+            let expected: Ranked = serde_json::from_str(expected).unwrap();
+            assert_eq!(
+                (
+                    &ranked.variant,
+                    ranked.rank,
+                    ranked.tier,
+                    ranked.requests,
+                    ranked.errors,
+                    ranked.count
+                ),
+                (
+                    &expected.variant,
+                    expected.rank,
+                    expected.tier,
+                    expected.requests,
+                    expected.errors,
+                    expected.count
+                )
+            );
+            let ends = |i: Option<Interval>| i.map(|i| [i.lo(), i.hi()]);
+            for (got, want) in [
+                (ends(ranked.error_rate_ci), ends(expected.error_rate_ci)),
+                (ends(ranked.p50_ci), ends(expected.p50_ci)),
+                (ends(ranked.p95_ci), ends(expected.p95_ci)),
+            ] {
+                assert_eq!(got.is_some(), want.is_some(), "{ranked:?}");
+                for (got, want) in got.into_iter().flatten().zip(want.into_iter().flatten()) {
+                    pinned(got, want);
+                }
+            }
+            for (got, want) in [
+                (ranked.error_rate, expected.error_rate),
+                (ranked.p50, expected.p50),
+                (ranked.p95, expected.p95),
+            ] {
+                pinned(got, want);
+            }
+        }
+        assert_eq!(ranking.pairs.len(), pairs.len());
+        for (pair, expected) in ranking.pairs.iter().zip(pairs) {
+            let expected: Pair = serde_json::from_str(expected).unwrap();
+            assert_eq!(
+                (&pair.better, &pair.worse, pair.significant),
+                (&expected.better, &expected.worse, expected.significant)
+            );
+            pinned(pair.difference, expected.difference);
+            pinned(pair.superiority, expected.superiority);
+            pinned(pair.p, expected.p);
+            pinned(pair.p_adjusted, expected.p_adjusted);
+        }
     }
 }
