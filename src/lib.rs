@@ -16,6 +16,7 @@ pub mod report;
 pub mod rlimit;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
 pub mod sweep;
 
 use std::io::Write;

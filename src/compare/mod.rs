@@ -351,9 +351,12 @@ fn metric_row(
     };
     let (b, c) = (row.baseline.as_ref()?.value, row.current.as_ref()?.value);
     row.change = (b > 0.0).then(|| round3((c - b) / b * 100.0));
-    let test = stats::mann_whitney(base, cur)?;
-    row.p_value = Some(test.p_value);
-    row.p_current_higher = Some(round3(test.effect));
+    let test = crate::stats::mann_whitney(
+        &crate::stats::Buckets::from_histogram(base),
+        &crate::stats::Buckets::from_histogram(cur),
+    )?;
+    row.p_value = Some(test.p);
+    row.p_current_higher = Some(round3(test.superiority));
     let seed = tag.bytes().fold(0xA6E7_u64, |h, b| {
         h.wrapping_mul(31).wrapping_add(u64::from(b))
     });
@@ -363,7 +366,7 @@ fn metric_row(
     // Both must agree: the distributions differ (rank test) and the percentile moved (its
     // interval leaves out zero).
     let interval_clear = row.change_ci.is_some_and(|[lo, hi]| lo > 0.0 || hi < 0.0);
-    row.significant = test.p_value < options.alpha && interval_clear;
+    row.significant = test.p < options.alpha && interval_clear;
     row.verdict = judge(row.significant, row.change, options.tolerance_pct);
     // A few milliseconds at a percentile is scheduling noise on a busy machine, whatever % of
     // a small value it makes.

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::Metric;
 use super::recorder::Cell;
+use crate::stats::Buckets;
+use crate::stats::normal::normal_quantile;
 
 /// The confidence of every interval reported.
 pub const CONFIDENCE: f64 = 0.95;
@@ -33,75 +34,14 @@ impl Interval {
     }
 }
 
-/// A histogram as its recorded buckets, lowest first: (value, count), where the value is the
-/// bucket's highest equivalent value (what [`Histogram::value_at_quantile`] reports), so two
-/// histograms of the same precision share bucket values exactly.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Buckets {
-    pub values: Vec<u64>,
-    /// Samples at or below each bucket: `cumulative[i]` counts buckets `0..=i`.
-    pub cumulative: Vec<u64>,
-}
-
-impl Buckets {
-    pub fn from_histogram(histogram: &Histogram<u64>) -> Buckets {
-        let mut buckets = Buckets::default();
-        let mut total = 0;
-        for bucket in histogram.iter_recorded() {
-            total += bucket.count_at_value();
-            buckets.values.push(bucket.value_iterated_to());
-            buckets.cumulative.push(total);
-        }
-        buckets
-    }
-
-    /// Buckets from (value, count) pairs, for tests.
-    pub fn from_counts(pairs: &[(u64, u64)]) -> Buckets {
-        let mut buckets = Buckets::default();
-        let mut total = 0;
-        for &(value, count) in pairs {
-            total += count;
-            buckets.values.push(value);
-            buckets.cumulative.push(total);
-        }
-        buckets
-    }
-
-    pub fn len(&self) -> u64 {
-        self.cumulative.last().copied().unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The `rank`-th smallest sample (1-based).
-    pub fn value_at_rank(&self, rank: u64) -> u64 {
-        let index = self.cumulative.partition_point(|&c| c < rank);
-        self.values[index.min(self.values.len() - 1)]
-    }
-
-    /// The count in each bucket, lowest value first.
-    pub fn counts(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.values
-            .iter()
-            .zip(&self.cumulative)
-            .scan(0, |before, (&value, &upto)| {
-                let count = upto - *before;
-                *before = upto;
-                Some((value, count))
-            })
-    }
-
-    /// The interval of the `quantile` (0..1) at `confidence`, by order statistics; `None` when
-    /// there are too few samples for any pair of them to reach the confidence.
-    pub fn quantile_interval(&self, quantile: f64, confidence: f64) -> Option<Interval> {
-        let (lo, hi) = order_statistic_ranks(self.len(), quantile, confidence)?;
-        Some(Interval(
-            self.value_at_rank(lo) as f64,
-            self.value_at_rank(hi) as f64,
-        ))
-    }
+/// The interval of the `quantile` (0..1) of `buckets` at `confidence`, by order statistics;
+/// `None` when there are too few samples for any pair of them to reach the confidence.
+pub fn quantile_interval(buckets: &Buckets, quantile: f64, confidence: f64) -> Option<Interval> {
+    let (lo, hi) = order_statistic_ranks(buckets.len(), quantile, confidence)?;
+    Some(Interval(
+        buckets.value_at_rank(lo) as f64,
+        buckets.value_at_rank(hi) as f64,
+    ))
 }
 
 /// Above this many samples the binomial is replaced by its normal approximation, which is then
@@ -170,43 +110,6 @@ pub fn wilson(part: u64, whole: u64, confidence: f64) -> Option<Interval> {
     ))
 }
 
-/// The complementary error function, with a relative error below 1.2e-7 everywhere
-/// (Numerical Recipes' `erfcc`, a Chebyshev fit), so tiny p-values keep their magnitude.
-pub fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let value = t * poly.exp();
-    if x >= 0.0 { value } else { 2.0 - value }
-}
-
-/// P(Z > z) for a standard normal Z.
-pub fn normal_upper_tail(z: f64) -> f64 {
-    0.5 * erfc(z / std::f64::consts::SQRT_2)
-}
-
-/// The standard normal quantile, by bisection on [`normal_upper_tail`] (used with a handful of
-/// fixed probabilities; accuracy 1e-9).
-pub fn normal_quantile(p: f64) -> f64 {
-    let (mut lo, mut hi) = (-40.0f64, 40.0f64);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if 1.0 - normal_upper_tail(mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
 /// The metrics whose percentiles get intervals in each variant's figures.
 pub const CI_METRICS: [Metric; 5] = [
     Metric::Latency,
@@ -239,11 +142,7 @@ impl Intervals {
             .filter_map(|metric| {
                 let buckets = Buckets::from_histogram(cell.histogram(metric)?);
                 let scale = if metric.is_time() { 1e-3 } else { 1.0 };
-                let at = |q| {
-                    buckets
-                        .quantile_interval(q, CONFIDENCE)
-                        .map(|i| i.scaled(scale))
-                };
+                let at = |q| quantile_interval(&buckets, q, CONFIDENCE).map(|i| i.scaled(scale));
                 Some((
                     metric.name().to_owned(),
                     PercentileIntervals {
@@ -263,6 +162,7 @@ impl Intervals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hdrhistogram::Histogram;
 
     #[test]
     fn median_ranks_match_the_published_tables() {
@@ -305,7 +205,7 @@ mod tests {
         }
         let buckets = Buckets::from_histogram(&histogram);
         assert_eq!(buckets.len(), 100);
-        let ci = buckets.quantile_interval(0.5, 0.95).unwrap();
+        let ci = quantile_interval(&buckets, 0.5, 0.95).unwrap();
         assert!((ci.lo() - 40_000.0).abs() <= 40.0, "{ci:?}");
         assert!((ci.hi() - 61_000.0).abs() <= 61.0, "{ci:?}");
         // The point estimate reported in Stats lies inside.
@@ -326,15 +226,5 @@ mod tests {
         assert!((ten.lo() - 0.0552).abs() < 0.0001, "{ten:?}");
         assert!((ten.hi() - 0.1744).abs() < 0.0001, "{ten:?}");
         assert_eq!(wilson(0, 0, 0.95), None);
-    }
-
-    #[test]
-    fn the_normal_distribution_is_right_in_the_tails() {
-        assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-5);
-        assert!((normal_upper_tail(1.959_964) - 0.025).abs() < 1e-7);
-        // P(Z > 10) = 7.62e-24: relative accuracy holds far out.
-        let far = normal_upper_tail(10.0);
-        assert!((far / 7.619_853e-24 - 1.0).abs() < 1e-5, "{far:e}");
-        assert!((erfc(-1.0) - 1.842_700_79).abs() < 1e-6);
     }
 }

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Metric;
-use super::ci::{Buckets, CONFIDENCE, Interval, normal_upper_tail, wilson};
+use super::ci::{CONFIDENCE, Interval, quantile_interval, wilson};
 use super::recorder::{Cell, Recorder};
 use crate::api::Op;
+use crate::stats::{Buckets, holm, mann_whitney};
 
 /// The family-wise error rate of the pairwise tests.
 pub const ALPHA: f64 = 0.05;
@@ -150,13 +151,9 @@ pub fn rank(cells: &[(&str, &Cell)], metric: Metric) -> Option<Ranking> {
             error_rate_ci: wilson(errors, cell.requests, CONFIDENCE),
             count: buckets.len(),
             p50: histogram.value_at_quantile(0.5) as f64 * scale,
-            p50_ci: buckets
-                .quantile_interval(0.5, CONFIDENCE)
-                .map(|i| i.scaled(scale)),
+            p50_ci: quantile_interval(&buckets, 0.5, CONFIDENCE).map(|i| i.scaled(scale)),
             p95: histogram.value_at_quantile(0.95) as f64 * scale,
-            p95_ci: buckets
-                .quantile_interval(0.95, CONFIDENCE)
-                .map(|i| i.scaled(scale)),
+            p95_ci: quantile_interval(&buckets, 0.95, CONFIDENCE).map(|i| i.scaled(scale)),
         };
         measured.push((ranked, buckets));
     }
@@ -174,7 +171,10 @@ pub fn rank(cells: &[(&str, &Cell)], metric: Metric) -> Option<Ranking> {
         for j in i + 1..measured.len() {
             let (better, better_buckets) = &measured[i];
             let (worse, worse_buckets) = &measured[j];
-            let test = mann_whitney(better_buckets, worse_buckets);
+            // Both have samples (a variant without is unranked), so the test has a result.
+            let Some(test) = mann_whitney(better_buckets, worse_buckets) else {
+                continue;
+            };
             pairs.push(Pair {
                 better: better.variant.clone(),
                 worse: worse.variant.clone(),
@@ -227,88 +227,6 @@ pub fn rank(cells: &[(&str, &Cell)], metric: Metric) -> Option<Ranking> {
     })
 }
 
-/// The result of a Mann-Whitney U test of `b` against `a`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MannWhitney {
-    /// Pairs (a, b) with b > a, ties counting half.
-    pub u: f64,
-    /// `u` over all pairs: P(b > a) + P(b = a) / 2.
-    pub superiority: f64,
-    /// The standardized U, continuity-corrected (positive: b tends to be larger).
-    pub z: f64,
-    /// Two-sided p-value.
-    pub p: f64,
-}
-
-/// The Mann-Whitney U test of two samples given as histogram buckets: values in one bucket
-/// are ties (they are equal to the histogram's precision), which the variance is corrected
-/// for. Exact in the counts, O(buckets), whatever the number of samples.
-pub fn mann_whitney(a: &Buckets, b: &Buckets) -> MannWhitney {
-    let (na, nb) = (a.len() as f64, b.len() as f64);
-    if na == 0.0 || nb == 0.0 {
-        return MannWhitney {
-            u: 0.0,
-            superiority: 0.5,
-            z: 0.0,
-            p: 1.0,
-        };
-    }
-    let mut a_counts = a.counts().peekable();
-    let mut b_counts = b.counts().peekable();
-    let mut a_below = 0.0;
-    let mut u = 0.0;
-    let mut ties = 0.0;
-    loop {
-        let next = match (a_counts.peek(), b_counts.peek()) {
-            (None, None) => break,
-            (Some(&(va, _)), Some(&(vb, _))) => va.min(vb),
-            (Some(&(va, _)), None) => va,
-            (None, Some(&(vb, _))) => vb,
-        };
-        let ca = a_counts
-            .next_if(|&(v, _)| v == next)
-            .map_or(0.0, |(_, c)| c as f64);
-        let cb = b_counts
-            .next_if(|&(v, _)| v == next)
-            .map_or(0.0, |(_, c)| c as f64);
-        u += cb * (a_below + 0.5 * ca);
-        a_below += ca;
-        let t = ca + cb;
-        ties += t * t * t - t;
-    }
-    let n = na + nb;
-    let mean = na * nb / 2.0;
-    let variance = na * nb / 12.0 * ((n + 1.0) - ties / (n * (n - 1.0)));
-    let (z, p) = if variance > 0.0 {
-        let distance = ((u - mean).abs() - 0.5).max(0.0);
-        let z = distance / variance.sqrt();
-        (z.copysign(u - mean), (2.0 * normal_upper_tail(z)).min(1.0))
-    } else {
-        (0.0, 1.0)
-    };
-    MannWhitney {
-        u,
-        superiority: u / (na * nb),
-        z,
-        p,
-    }
-}
-
-/// Holm's step-down adjustment of `p` (same order out as in): the k-th smallest p-value is
-/// multiplied by (m - k + 1), and adjusted values never decrease along the sorted order.
-pub fn holm(p: &[f64]) -> Vec<f64> {
-    let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
-    let mut adjusted = vec![0.0; m];
-    let mut running: f64 = 0.0;
-    for (k, &i) in order.iter().enumerate() {
-        running = running.max(((m - k) as f64 * p[i]).min(1.0));
-        adjusted[i] = running;
-    }
-    adjusted
-}
-
 fn round6(value: f64) -> f64 {
     (value * 1e6).round() / 1e6
 }
@@ -319,53 +237,6 @@ mod tests {
 
     use super::*;
     use crate::metrics::{Sample, Timeline};
-
-    #[test]
-    fn u_counts_pairs_and_ties_exactly() {
-        // a = {1, 2, 3}, b = {2, 4}: b > a in 2+0.5 (b=2: above 1, tie with 2) + 3 (b=4) pairs.
-        let a = Buckets::from_counts(&[(1, 1), (2, 1), (3, 1)]);
-        let b = Buckets::from_counts(&[(2, 1), (4, 1)]);
-        let test = mann_whitney(&a, &b);
-        assert_eq!(test.u, 4.5);
-        assert_eq!(test.superiority, 0.75);
-        // Identical samples: no evidence of a difference.
-        let same = mann_whitney(&a, &a);
-        assert_eq!(same.superiority, 0.5);
-        assert_eq!(same.p, 1.0);
-    }
-
-    #[test]
-    fn p_values_match_a_reference_implementation() {
-        // The reference: midranks of the pooled, expanded samples, U = R(y) - ny(ny+1)/2,
-        // tie-corrected variance, continuity correction, p = erfc(z / sqrt 2) (the asymptotic
-        // test as in scipy.stats.mannwhitneyu), computed independently in Python.
-        // x = 1..=10, y = 6..=15, one sample each (ties at 6..10): U = 87.5, p = 0.0050754.
-        let x = Buckets::from_counts(&(1..=10).map(|v| (v, 1)).collect::<Vec<_>>());
-        let y = Buckets::from_counts(&(6..=15).map(|v| (v, 1)).collect::<Vec<_>>());
-        let test = mann_whitney(&x, &y);
-        assert_eq!(test.u, 87.5);
-        assert!((test.p - 0.005_075_4).abs() < 1e-6, "p {}", test.p);
-        assert!(test.z > 0.0);
-        // Heavy ties, as histograms make them: 50 at 10 and 50 at 20 against 40 and 60:
-        // U = 5500, p = 0.156669.
-        let a = Buckets::from_counts(&[(10, 50), (20, 50)]);
-        let b = Buckets::from_counts(&[(10, 40), (20, 60)]);
-        let test = mann_whitney(&a, &b);
-        assert_eq!(test.u, 5500.0);
-        assert!((test.p - 0.156_669).abs() < 1e-5, "p {}", test.p);
-    }
-
-    #[test]
-    fn holm_steps_down_and_stays_monotone() {
-        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
-        // Sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 -> max(0.06, 0.04).
-        let expected = [0.03, 0.06, 0.06, 0.02];
-        for (got, want) in adjusted.iter().zip(expected) {
-            assert!((got - want).abs() < 1e-12, "{adjusted:?}");
-        }
-        assert_eq!(holm(&[0.9, 0.8]), vec![1.0, 1.0]);
-        assert!(holm(&[]).is_empty());
-    }
 
     fn cell_of(ms: impl IntoIterator<Item = u64>, failures: u64) -> Cell {
         let mut recorder = Recorder::new(1);
@@ -548,108 +419,12 @@ mod tests {
         );
     }
 
-    /// `n` values from a seeded log-normal with median `median` and σ 0.5 on the log scale
-    /// (values in µs), as histogram buckets.
-    fn lognormal_buckets(seed: u64, n: usize, median: f64) -> Buckets {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-        let mut histogram = hdrhistogram::Histogram::<u64>::new(3).unwrap();
-        for _ in 0..n {
-            let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
-            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            histogram
-                .record((median * (0.5 * z).exp()).round() as u64)
-                .unwrap();
-        }
-        Buckets::from_histogram(&histogram)
-    }
-
-    /// Four values, each many times over: the ties histograms make.
-    fn tied(counts: [u64; 4]) -> Buckets {
-        let pairs: Vec<(u64, u64)> = [10, 20, 30, 40].into_iter().zip(counts).collect();
-        Buckets::from_counts(&pairs)
-    }
-
     fn pinned(actual: f64, expected: f64) {
         let tolerance = 1e-12 * expected.abs();
         assert!(
             (actual - expected).abs() <= tolerance,
             "{actual:?} is not the pinned {expected:?}"
         );
-    }
-
-    #[test]
-    fn u_tests_of_skewed_and_tied_data_are_pinned() {
-        // Today's u, superiority, z and p, to 1e-12: log-normal samples of 500 and 400 (each
-        // way round: z changes sign, p stays), 3000 each 30% apart (a p far in the tail), and
-        // four values each many times over.
-        let skewed = (
-            lognormal_buckets(1, 500, 100_000.0),
-            lognormal_buckets(2, 400, 115_000.0),
-        );
-        let far = (
-            lognormal_buckets(3, 3000, 100_000.0),
-            lognormal_buckets(4, 3000, 130_000.0),
-        );
-        let tied = (tied([50, 30, 15, 5]), tied([30, 35, 25, 10]));
-        let cases = [
-            (
-                &skewed.0,
-                &skewed.1,
-                113183.0,
-                0.565915,
-                3.401819996038111,
-                0.000669387166604659,
-            ),
-            (
-                &skewed.1,
-                &skewed.0,
-                86817.0,
-                0.434085,
-                -3.401819996038111,
-                0.000669387166604659,
-            ),
-            (
-                &far.0,
-                &far.1,
-                5776928.5,
-                0.6418809444444444,
-                19.03373606217466,
-                8.96288784817527e-81,
-            ),
-            (
-                &tied.0,
-                &tied.1,
-                6187.5,
-                0.61875,
-                3.068678369485542,
-                0.002150079417382793,
-            ),
-        ];
-        for (a, b, u, superiority, z, p) in cases {
-            let test = mann_whitney(a, b);
-            assert_eq!(test.u, u);
-            pinned(test.superiority, superiority);
-            pinned(test.z, z);
-            pinned(test.p, p);
-        }
-        let adjusted = holm(&[
-            0.000669387166604659,
-            8.96288784817527e-81,
-            0.002150079417382793,
-            0.5,
-            0.3,
-        ]);
-        let expected = [
-            0.002677548666418636,
-            4.481443924087635e-80,
-            0.006450238252148379,
-            0.6,
-            0.6,
-        ];
-        for (got, want) in adjusted.into_iter().zip(expected) {
-            pinned(got, want);
-        }
     }
 
     #[test]

@@ -1,0 +1,13 @@
+//! The statistics, as pure maths over histograms and counts: no I/O, no report types, nothing
+//! from the rest of the crate. `metrics` (intervals and variant rankings) and `compare`
+//! (baseline against current) both compute with these, so the two cannot drift apart.
+
+pub mod buckets;
+pub mod normal;
+pub mod rank;
+
+#[cfg(test)]
+mod samples;
+
+pub use buckets::Buckets;
+pub use rank::{RankTest, holm, mann_whitney};
