@@ -5,7 +5,6 @@
 
 pub mod render;
 pub mod run_data;
-pub mod stats;
 
 use std::fmt;
 
@@ -13,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::Op;
 use crate::metrics::Metric;
+use crate::stats::{self, Buckets};
 pub use run_data::{LoadError, RunData};
 
 /// The metrics compared when none are named: for every op that has them.
@@ -351,18 +351,22 @@ fn metric_row(
     };
     let (b, c) = (row.baseline.as_ref()?.value, row.current.as_ref()?.value);
     row.change = (b > 0.0).then(|| round3((c - b) / b * 100.0));
-    let test = crate::stats::mann_whitney(
-        &crate::stats::Buckets::from_histogram(base),
-        &crate::stats::Buckets::from_histogram(cur),
-    )?;
+    let (base_buckets, cur_buckets) = (Buckets::from_histogram(base), Buckets::from_histogram(cur));
+    let test = stats::mann_whitney(&base_buckets, &cur_buckets)?;
     row.p_value = Some(test.p);
     row.p_current_higher = Some(round3(test.superiority));
     let seed = tag.bytes().fold(0xA6E7_u64, |h, b| {
         h.wrapping_mul(31).wrapping_add(u64::from(b))
     });
-    row.change_ci =
-        stats::bootstrap_change(base, cur, stat.quantile(), options.alpha, REPLICATES, seed)
-            .map(|(lo, hi)| [round3(lo), round3(hi)]);
+    row.change_ci = stats::bootstrap_change(
+        &base_buckets,
+        &cur_buckets,
+        stat.quantile(),
+        options.alpha,
+        REPLICATES,
+        seed,
+    )
+    .map(|change| [round3(change.lo), round3(change.hi)]);
     // Both must agree: the distributions differ (rank test) and the percentile moved (its
     // interval leaves out zero).
     let interval_clear = row.change_ci.is_some_and(|[lo, hi]| lo > 0.0 || hi < 0.0);

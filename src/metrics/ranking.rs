@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Metric;
-use super::ci::{CONFIDENCE, Interval, quantile_interval, wilson};
+use super::ci::{CONFIDENCE, Interval, error_rate_interval, percentile_interval};
 use super::recorder::{Cell, Recorder};
 use crate::api::Op;
 use crate::stats::{Buckets, holm, mann_whitney};
@@ -148,12 +148,12 @@ pub fn rank(cells: &[(&str, &Cell)], metric: Metric) -> Option<Ranking> {
             } else {
                 errors as f64 / cell.requests as f64
             },
-            error_rate_ci: wilson(errors, cell.requests, CONFIDENCE),
+            error_rate_ci: error_rate_interval(errors, cell.requests),
             count: buckets.len(),
             p50: histogram.value_at_quantile(0.5) as f64 * scale,
-            p50_ci: quantile_interval(&buckets, 0.5, CONFIDENCE).map(|i| i.scaled(scale)),
+            p50_ci: percentile_interval(&buckets, 0.5, scale),
             p95: histogram.value_at_quantile(0.95) as f64 * scale,
-            p95_ci: quantile_interval(&buckets, 0.95, CONFIDENCE).map(|i| i.scaled(scale)),
+            p95_ci: percentile_interval(&buckets, 0.95, scale),
         };
         measured.push((ranked, buckets));
     }

@@ -20,7 +20,9 @@ pub struct Buckets {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SharedBucket {
     pub value: u64,
+    /// Samples of the first at `value`.
     pub in_first: u64,
+    /// Samples of the second at `value`.
     pub in_second: u64,
 }
 
@@ -56,6 +58,7 @@ impl Buckets {
         self.cumulative.last().copied().unwrap_or(0)
     }
 
+    /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -67,6 +70,14 @@ impl Buckets {
             .get(index.min(self.values.len().saturating_sub(1)))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The value below which a `fraction` (0..=1) of the samples lie: the sample of rank
+    /// ceil(fraction n), at least the first; 0 when there are none.
+    pub fn value_at_fraction(&self, fraction: f64) -> u64 {
+        let n = self.len();
+        let rank = ((fraction * n as f64).ceil() as u64).clamp(1, n.max(1));
+        self.value_at_rank(rank)
     }
 
     /// The count in each bucket, lowest value first.
@@ -130,6 +141,11 @@ mod tests {
             [1, 2, 2, 3, 3, 3, 3]
         );
         assert_eq!(buckets.value_at_rank(0), 1);
+        assert_eq!(
+            [0.0, 0.17, 0.5, 0.51, 1.0].map(|f| buckets.value_at_fraction(f)),
+            [1, 2, 2, 3, 3]
+        );
+        assert_eq!(Buckets::default().value_at_fraction(0.5), 0);
         assert_eq!(Buckets::default().value_at_rank(1), 0);
         assert!(Buckets::default().is_empty());
     }
