@@ -18,6 +18,7 @@ pub mod report;
 pub mod rlimit;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
 pub mod summary;
 pub mod sweep;
 

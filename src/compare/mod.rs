@@ -4,7 +4,6 @@
 //! histograms), and a verdict. Behind `agentload compare` and `agentload run --baseline`.
 
 pub mod run_data;
-pub mod stats;
 
 use std::fmt;
 
@@ -12,6 +11,7 @@ use crate::summary::comparison::{Comparison, Row, RowVerdict, Side};
 
 use crate::model::Metric;
 use crate::model::Op;
+use crate::stats::{self, Buckets};
 pub use run_data::{LoadError, RunData};
 
 /// The metrics compared when none are named: for every op that has them.
@@ -268,19 +268,26 @@ fn metric_row(
     };
     let (b, c) = (row.baseline.as_ref()?.value, row.current.as_ref()?.value);
     row.change = (b > 0.0).then(|| round3((c - b) / b * 100.0));
-    let test = stats::mann_whitney(base, cur)?;
-    row.p_value = Some(test.p_value);
-    row.p_current_higher = Some(round3(test.effect));
+    let (base_buckets, cur_buckets) = (Buckets::from_histogram(base), Buckets::from_histogram(cur));
+    let test = stats::mann_whitney(&base_buckets, &cur_buckets)?;
+    row.p_value = Some(test.p);
+    row.p_current_higher = Some(round3(test.superiority));
     let seed = tag.bytes().fold(0xA6E7_u64, |h, b| {
         h.wrapping_mul(31).wrapping_add(u64::from(b))
     });
-    row.change_ci =
-        stats::bootstrap_change(base, cur, stat.quantile(), options.alpha, REPLICATES, seed)
-            .map(|(lo, hi)| [round3(lo), round3(hi)]);
+    row.change_ci = stats::bootstrap_change(
+        &base_buckets,
+        &cur_buckets,
+        stat.quantile(),
+        options.alpha,
+        REPLICATES,
+        seed,
+    )
+    .map(|change| [round3(change.lo), round3(change.hi)]);
     // Both must agree: the distributions differ (rank test) and the percentile moved (its
     // interval leaves out zero).
     let interval_clear = row.change_ci.is_some_and(|[lo, hi]| lo > 0.0 || hi < 0.0);
-    row.significant = test.p_value < options.alpha && interval_clear;
+    row.significant = test.p < options.alpha && interval_clear;
     row.verdict = judge(row.significant, row.change, options.tolerance_pct);
     // A few milliseconds at a percentile is scheduling noise on a busy machine, whatever % of
     // a small value it makes.
@@ -551,5 +558,99 @@ mod tests {
         assert!(parse_percent("ten").is_err());
         assert_eq!(parse_ms("5ms"), Ok(5.0));
         assert!(parse_ms("5s").is_err());
+    }
+
+    /// `n` values (µs) from a seeded log-normal with median `median` and σ 0.5 on the log
+    /// scale: skewed like real latencies.
+    fn lognormal(seed: u64, n: usize, median: f64) -> Vec<u64> {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| {
+                let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (median * (0.5 * z).exp()).round() as u64
+            })
+            .collect()
+    }
+
+    /// Asserts `actual` serializes to the JSON `expected`, numbers to 1e-12 relative.
+    fn assert_pinned_json(actual: &impl serde::Serialize, expected: &str) {
+        fn close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+            use serde_json::Value;
+            match (a, b) {
+                (Value::Number(x), Value::Number(y)) => {
+                    let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                    (x - y).abs() <= 1e-12 * y.abs()
+                }
+                (Value::Array(x), Value::Array(y)) => {
+                    x.len() == y.len() && x.iter().zip(y).all(|(x, y)| close(x, y))
+                }
+                (Value::Object(x), Value::Object(y)) => {
+                    x.len() == y.len()
+                        && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w)))
+                }
+                _ => a == b,
+            }
+        }
+        let actual = serde_json::to_value(actual).unwrap();
+        let expected: serde_json::Value = serde_json::from_str(expected).unwrap();
+        assert!(
+            close(&actual, &expected),
+            "pinned:\n{expected}\nnow:\n{actual}"
+        );
+    }
+
+    #[test]
+    fn comparisons_of_skewed_runs_are_pinned() {
+        // Skewed (log-normal) runs: a slower first step, a slight drift between steps, a faster
+        // get, and error rates up and down. The outputs are today's, pinned (rank test p-values
+        // and effects, bootstrap intervals, verdicts) so that moving the statistics cannot
+        // change them unnoticed.
+        let base = run(
+            "b",
+            &[
+                ("run_stream.ttfs", lognormal(1, 1500, 200_000.0)),
+                ("run_stream.inter_step", lognormal(2, 4000, 20_000.0)),
+                ("get.latency", lognormal(3, 800, 30_000.0)),
+            ],
+            &[("run_stream", 1500, 12), ("get", 800, 3)],
+        );
+        let cur = run(
+            "c",
+            &[
+                ("run_stream.ttfs", lognormal(4, 1200, 240_000.0)),
+                ("run_stream.inter_step", lognormal(5, 3500, 20_500.0)),
+                ("get.latency", lognormal(6, 900, 27_000.0)),
+            ],
+            &[("run_stream", 1200, 30), ("get", 900, 2)],
+        );
+        let comparison = compare(&base, &cur, &Options::default()).unwrap();
+        assert!(comparison.regressed);
+        assert_pinned_json(
+            &comparison.rows,
+            r#"[
+{"baseline":{"count":800,"p50":29.535,"p95":68.671,"p99":98.559,"value":68.671},"change":-11.184,"change_ci":[-24.501,2.789],"change_unit":"%","current":{"count":900,"p50":27.151,"p95":60.991,"p99":79.039,"value":60.991},"metric":"latency","op":"get","p_current_higher":0.444,"p_value":0.00007380203008251272,"significant":false,"stat":"p95","verdict":"no_change"},
+{"baseline":{"count":800,"value":0.375},"change":-0.153,"change_ci":null,"change_unit":"pp","current":{"count":900,"value":0.222},"metric":"errors","op":"get","p_value":0.5615064085308675,"significant":false,"stat":"rate","verdict":"no_change"},
+{"baseline":{"count":1500,"p50":201.599,"p95":458.239,"p99":696.319,"value":458.239},"change":24.581,"change_ci":[10.324,36.023],"change_unit":"%","current":{"count":1200,"p50":241.279,"p95":570.879,"p99":775.167,"value":570.879},"metric":"ttfs","op":"run_stream","p_current_higher":0.604,"p_value":1.690775657774855e-20,"significant":true,"stat":"p95","verdict":"regression"},
+{"baseline":{"count":4000,"p50":19.839,"p95":45.343,"p99":62.591,"value":45.343},"change":4.87,"change_ci":[-4.318,12.301],"change_unit":"%","current":{"count":3500,"p50":20.463,"p95":47.551,"p99":66.175,"value":47.551},"metric":"inter_step","op":"run_stream","p_current_higher":0.516,"p_value":0.0156343977381994,"significant":false,"stat":"p95","verdict":"no_change"},
+{"baseline":{"count":1500,"value":0.8},"change":1.7,"change_ci":null,"change_unit":"pp","current":{"count":1200,"value":2.5},"metric":"errors","op":"run_stream","p_value":0.00038959952227463844,"significant":true,"stat":"rate","verdict":"regression"}
+]"#,
+        );
+        let options = Options {
+            metrics: vec![
+                MetricSpec::parse("run_stream.ttfs.p50").unwrap(),
+                MetricSpec::parse("latency.p99").unwrap(),
+            ],
+            ..Options::default()
+        };
+        let comparison = compare(&base, &cur, &options).unwrap();
+        assert_pinned_json(
+            &comparison.rows,
+            r#"[
+{"baseline":{"count":800,"p50":29.535,"p95":68.671,"p99":98.559,"value":98.559},"change":-19.805,"change_ci":[-36.851,14.156],"change_unit":"%","current":{"count":900,"p50":27.151,"p95":60.991,"p99":79.039,"value":79.039},"metric":"latency","op":"get","p_current_higher":0.444,"p_value":0.00007380203008251272,"significant":false,"stat":"p99","verdict":"no_change"},
+{"baseline":{"count":1500,"p50":201.599,"p95":458.239,"p99":696.319,"value":201.599},"change":19.683,"change_ci":[12.981,29.03],"change_unit":"%","current":{"count":1200,"p50":241.279,"p95":570.879,"p99":775.167,"value":241.279},"metric":"ttfs","op":"run_stream","p_current_higher":0.604,"p_value":1.690775657774855e-20,"significant":true,"stat":"p50","verdict":"regression"}
+]"#,
+        );
     }
 }

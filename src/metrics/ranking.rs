@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::ci::{Buckets, CONFIDENCE, Interval, normal_upper_tail, wilson};
+use super::ci::{CONFIDENCE, Interval, error_rate_interval, percentile_interval};
 use super::recorder::{Cell, Recorder};
 use crate::model::Metric;
 use crate::model::Op;
+use crate::stats::{Buckets, holm, mann_whitney};
 
 /// The family-wise error rate of the pairwise tests.
 pub const ALPHA: f64 = 0.05;
@@ -141,16 +142,12 @@ pub fn rank(cells: &[(&str, &Cell)], metric: Metric) -> Option<Ranking> {
             } else {
                 errors as f64 / cell.requests as f64
             },
-            error_rate_ci: wilson(errors, cell.requests, CONFIDENCE),
+            error_rate_ci: error_rate_interval(errors, cell.requests),
             count: buckets.len(),
             p50: histogram.value_at_quantile(0.5) as f64 * scale,
-            p50_ci: buckets
-                .quantile_interval(0.5, CONFIDENCE)
-                .map(|i| i.scaled(scale)),
+            p50_ci: percentile_interval(&buckets, 0.5, scale),
             p95: histogram.value_at_quantile(0.95) as f64 * scale,
-            p95_ci: buckets
-                .quantile_interval(0.95, CONFIDENCE)
-                .map(|i| i.scaled(scale)),
+            p95_ci: percentile_interval(&buckets, 0.95, scale),
         };
         measured.push((ranked, buckets));
     }
@@ -168,7 +165,10 @@ pub fn rank(cells: &[(&str, &Cell)], metric: Metric) -> Option<Ranking> {
         for j in i + 1..measured.len() {
             let (better, better_buckets) = &measured[i];
             let (worse, worse_buckets) = &measured[j];
-            let test = mann_whitney(better_buckets, worse_buckets);
+            // Both have samples (a variant without is unranked), so the test has a result.
+            let Some(test) = mann_whitney(better_buckets, worse_buckets) else {
+                continue;
+            };
             pairs.push(Pair {
                 better: better.variant.clone(),
                 worse: worse.variant.clone(),
@@ -221,88 +221,6 @@ pub fn rank(cells: &[(&str, &Cell)], metric: Metric) -> Option<Ranking> {
     })
 }
 
-/// The result of a Mann-Whitney U test of `b` against `a`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MannWhitney {
-    /// Pairs (a, b) with b > a, ties counting half.
-    pub u: f64,
-    /// `u` over all pairs: P(b > a) + P(b = a) / 2.
-    pub superiority: f64,
-    /// The standardized U, continuity-corrected (positive: b tends to be larger).
-    pub z: f64,
-    /// Two-sided p-value.
-    pub p: f64,
-}
-
-/// The Mann-Whitney U test of two samples given as histogram buckets: values in one bucket
-/// are ties (they are equal to the histogram's precision), which the variance is corrected
-/// for. Exact in the counts, O(buckets), whatever the number of samples.
-pub fn mann_whitney(a: &Buckets, b: &Buckets) -> MannWhitney {
-    let (na, nb) = (a.len() as f64, b.len() as f64);
-    if na == 0.0 || nb == 0.0 {
-        return MannWhitney {
-            u: 0.0,
-            superiority: 0.5,
-            z: 0.0,
-            p: 1.0,
-        };
-    }
-    let mut a_counts = a.counts().peekable();
-    let mut b_counts = b.counts().peekable();
-    let mut a_below = 0.0;
-    let mut u = 0.0;
-    let mut ties = 0.0;
-    loop {
-        let next = match (a_counts.peek(), b_counts.peek()) {
-            (None, None) => break,
-            (Some(&(va, _)), Some(&(vb, _))) => va.min(vb),
-            (Some(&(va, _)), None) => va,
-            (None, Some(&(vb, _))) => vb,
-        };
-        let ca = a_counts
-            .next_if(|&(v, _)| v == next)
-            .map_or(0.0, |(_, c)| c as f64);
-        let cb = b_counts
-            .next_if(|&(v, _)| v == next)
-            .map_or(0.0, |(_, c)| c as f64);
-        u += cb * (a_below + 0.5 * ca);
-        a_below += ca;
-        let t = ca + cb;
-        ties += t * t * t - t;
-    }
-    let n = na + nb;
-    let mean = na * nb / 2.0;
-    let variance = na * nb / 12.0 * ((n + 1.0) - ties / (n * (n - 1.0)));
-    let (z, p) = if variance > 0.0 {
-        let distance = ((u - mean).abs() - 0.5).max(0.0);
-        let z = distance / variance.sqrt();
-        (z.copysign(u - mean), (2.0 * normal_upper_tail(z)).min(1.0))
-    } else {
-        (0.0, 1.0)
-    };
-    MannWhitney {
-        u,
-        superiority: u / (na * nb),
-        z,
-        p,
-    }
-}
-
-/// Holm's step-down adjustment of `p` (same order out as in): the k-th smallest p-value is
-/// multiplied by (m - k + 1), and adjusted values never decrease along the sorted order.
-pub fn holm(p: &[f64]) -> Vec<f64> {
-    let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
-    let mut adjusted = vec![0.0; m];
-    let mut running: f64 = 0.0;
-    for (k, &i) in order.iter().enumerate() {
-        running = running.max(((m - k) as f64 * p[i]).min(1.0));
-        adjusted[i] = running;
-    }
-    adjusted
-}
-
 fn round6(value: f64) -> f64 {
     (value * 1e6).round() / 1e6
 }
@@ -313,53 +231,6 @@ mod tests {
 
     use super::*;
     use crate::model::{Sample, Timeline};
-
-    #[test]
-    fn u_counts_pairs_and_ties_exactly() {
-        // a = {1, 2, 3}, b = {2, 4}: b > a in 2+0.5 (b=2: above 1, tie with 2) + 3 (b=4) pairs.
-        let a = Buckets::from_counts(&[(1, 1), (2, 1), (3, 1)]);
-        let b = Buckets::from_counts(&[(2, 1), (4, 1)]);
-        let test = mann_whitney(&a, &b);
-        assert_eq!(test.u, 4.5);
-        assert_eq!(test.superiority, 0.75);
-        // Identical samples: no evidence of a difference.
-        let same = mann_whitney(&a, &a);
-        assert_eq!(same.superiority, 0.5);
-        assert_eq!(same.p, 1.0);
-    }
-
-    #[test]
-    fn p_values_match_a_reference_implementation() {
-        // The reference: midranks of the pooled, expanded samples, U = R(y) - ny(ny+1)/2,
-        // tie-corrected variance, continuity correction, p = erfc(z / sqrt 2) (the asymptotic
-        // test as in scipy.stats.mannwhitneyu), computed independently in Python.
-        // x = 1..=10, y = 6..=15, one sample each (ties at 6..10): U = 87.5, p = 0.0050754.
-        let x = Buckets::from_counts(&(1..=10).map(|v| (v, 1)).collect::<Vec<_>>());
-        let y = Buckets::from_counts(&(6..=15).map(|v| (v, 1)).collect::<Vec<_>>());
-        let test = mann_whitney(&x, &y);
-        assert_eq!(test.u, 87.5);
-        assert!((test.p - 0.005_075_4).abs() < 1e-6, "p {}", test.p);
-        assert!(test.z > 0.0);
-        // Heavy ties, as histograms make them: 50 at 10 and 50 at 20 against 40 and 60:
-        // U = 5500, p = 0.156669.
-        let a = Buckets::from_counts(&[(10, 50), (20, 50)]);
-        let b = Buckets::from_counts(&[(10, 40), (20, 60)]);
-        let test = mann_whitney(&a, &b);
-        assert_eq!(test.u, 5500.0);
-        assert!((test.p - 0.156_669).abs() < 1e-5, "p {}", test.p);
-    }
-
-    #[test]
-    fn holm_steps_down_and_stays_monotone() {
-        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
-        // Sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 -> max(0.06, 0.04).
-        let expected = [0.03, 0.06, 0.06, 0.02];
-        for (got, want) in adjusted.iter().zip(expected) {
-            assert!((got - want).abs() < 1e-12, "{adjusted:?}");
-        }
-        assert_eq!(holm(&[0.9, 0.8]), vec![1.0, 1.0]);
-        assert!(holm(&[]).is_empty());
-    }
 
     fn cell_of(ms: impl IntoIterator<Item = u64>, failures: u64) -> Cell {
         let mut recorder = Recorder::new(1);
@@ -454,14 +325,20 @@ mod tests {
     /// `n` latencies in ms from a log-normal with median `median` (σ 0.5 on the log scale:
     /// skewed like real latencies), as a cell.
     fn lognormal_cell(rng: &mut rand::rngs::SmallRng, n: usize, median: f64) -> Cell {
+        cell_of(lognormal_ms(rng, n, median), 0)
+    }
+
+    /// The latencies of [`lognormal_cell`].
+    fn lognormal_ms(rng: &mut rand::rngs::SmallRng, n: usize, median: f64) -> Vec<u64> {
         use rand::RngExt;
-        let ms = (0..n).map(|_| {
-            // Box-Muller.
-            let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
-            let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            (median * (0.5 * z).exp()).round() as u64
-        });
-        cell_of(ms, 0)
+        (0..n)
+            .map(|_| {
+                // Box-Muller.
+                let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (median * (0.5 * z).exp()).round() as u64
+            })
+            .collect()
     }
 
     #[test]
@@ -534,5 +411,94 @@ mod tests {
             key_metric(Op::RunStream, Some(Metric::Latency)),
             Metric::Latency
         );
+    }
+
+    fn pinned(actual: f64, expected: f64) {
+        let tolerance = 1e-12 * expected.abs();
+        assert!(
+            (actual - expected).abs() <= tolerance,
+            "{actual:?} is not the pinned {expected:?}"
+        );
+    }
+
+    #[test]
+    fn a_ranking_of_skewed_variants_is_pinned() {
+        // Three log-normal variants (two close, one 40% slower; two with errors) and one with
+        // only errors: today's ranks, tiers, intervals, superiorities and p-values, to 1e-12.
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
+        let a = cell_of(lognormal_ms(&mut rng, 60, 100.0), 0);
+        let b = cell_of(lognormal_ms(&mut rng, 80, 104.0), 3);
+        let c = cell_of(lognormal_ms(&mut rng, 50, 140.0), 1);
+        let d = cell_of([], 4);
+        let cells = [("a", &a), ("b", &b), ("c", &c), ("d", &d)];
+        let ranking = rank(&cells, Metric::Latency).unwrap();
+        assert_eq!(
+            (ranking.metric.as_str(), ranking.stat.as_str()),
+            ("latency", "p50")
+        );
+        assert_eq!(ranking.unranked, ["d"]);
+        let order = [
+            r#"{"count":60,"error_rate":0.0,"error_rate_ci":[0.0,0.060172],"errors":0,"p50":104.063,"p50_ci":[83.007,124.031],"p95":238.079,"p95_ci":null,"rank":1,"requests":60,"tier":1,"variant":"a"}"#,
+            r#"{"count":80,"error_rate":0.03614457831325301,"error_rate_ci":[0.012368,0.100959],"errors":3,"p50":109.055,"p50_ci":[99.007,127.039],"p95":244.095,"p95_ci":[201.087,444.159],"rank":2,"requests":83,"tier":1,"variant":"b"}"#,
+            r#"{"count":50,"error_rate":0.0196078431372549,"error_rate_ci":[0.00347,0.103046],"errors":1,"p50":147.071,"p50_ci":[119.039,168.063],"p95":356.095,"p95_ci":null,"rank":3,"requests":51,"tier":2,"variant":"c"}"#,
+        ];
+        let pairs = [
+            r#"{"better":"a","difference":4.992,"p":0.4334787360788598,"p_adjusted":0.4334787360788598,"significant":false,"superiority":0.538854,"worse":"b"}"#,
+            r#"{"better":"a","difference":43.008,"p":0.001403264291224176,"p_adjusted":0.004209792873672528,"significant":true,"superiority":0.6775,"worse":"c"}"#,
+            r#"{"better":"b","difference":38.016,"p":0.002958836416152814,"p_adjusted":0.005917672832305628,"significant":true,"superiority":0.655375,"worse":"c"}"#,
+        ];
+        assert_eq!(ranking.order.len(), order.len());
+        for (ranked, expected) in ranking.order.iter().zip(order) {
+            let expected: Ranked = serde_json::from_str(expected).unwrap();
+            assert_eq!(
+                (
+                    &ranked.variant,
+                    ranked.rank,
+                    ranked.tier,
+                    ranked.requests,
+                    ranked.errors,
+                    ranked.count
+                ),
+                (
+                    &expected.variant,
+                    expected.rank,
+                    expected.tier,
+                    expected.requests,
+                    expected.errors,
+                    expected.count
+                )
+            );
+            let ends = |i: Option<Interval>| i.map(|i| [i.lo(), i.hi()]);
+            for (got, want) in [
+                (ends(ranked.error_rate_ci), ends(expected.error_rate_ci)),
+                (ends(ranked.p50_ci), ends(expected.p50_ci)),
+                (ends(ranked.p95_ci), ends(expected.p95_ci)),
+            ] {
+                assert_eq!(got.is_some(), want.is_some(), "{ranked:?}");
+                for (got, want) in got.into_iter().flatten().zip(want.into_iter().flatten()) {
+                    pinned(got, want);
+                }
+            }
+            for (got, want) in [
+                (ranked.error_rate, expected.error_rate),
+                (ranked.p50, expected.p50),
+                (ranked.p95, expected.p95),
+            ] {
+                pinned(got, want);
+            }
+        }
+        assert_eq!(ranking.pairs.len(), pairs.len());
+        for (pair, expected) in ranking.pairs.iter().zip(pairs) {
+            let expected: Pair = serde_json::from_str(expected).unwrap();
+            assert_eq!(
+                (&pair.better, &pair.worse, pair.significant),
+                (&expected.better, &expected.worse, expected.significant)
+            );
+            pinned(pair.difference, expected.difference);
+            pinned(pair.superiority, expected.superiority);
+            pinned(pair.p, expected.p);
+            pinned(pair.p_adjusted, expected.p_adjusted);
+        }
     }
 }
