@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod app;
 pub mod cleanup;
 pub mod cli;
 pub mod compare;
@@ -15,7 +16,7 @@ pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod report;
-pub mod rlimit;
+
 pub mod scenario;
 pub mod sim;
 pub mod stats;

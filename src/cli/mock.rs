@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::flags::{duration_spread_flag, steps_flag};
-use super::{Exit, invalid, print_stdout, runtime, wait_for_signal};
+use super::{Exit, invalid, print_stdout, runtime};
+use crate::app::signals::wait_for_signal;
 use crate::model::units::{Spread, parse_duration};
 use crate::scenario::Diagnostic;
 use crate::sim::faults::{self, Chance, Cut, Endpoints, RateLimit, Stall, StatusFault};
@@ -121,7 +122,7 @@ pub fn mock(args: &MockArgs) -> Exit {
     };
     let faults = config.faults_summary();
     // Each client stream is a file here too; the limit is raised for them, nothing to check.
-    crate::rlimit::raise();
+    crate::app::rlimit::raise();
     let runtime = runtime();
     runtime.block_on(async {
         let server = match crate::sim::SimServer::start(config, args.addr).await {

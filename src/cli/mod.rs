@@ -15,7 +15,6 @@ pub mod merge;
 pub mod mock;
 pub mod report;
 pub mod run;
-mod signals;
 pub mod sweep;
 pub mod validate;
 
@@ -26,7 +25,6 @@ pub use merge::MergeArgs;
 pub use mock::MockArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
-pub(crate) use signals::wait_for_signal;
 pub use sweep::SweepArgs;
 pub use validate::ValidateArgs;
 

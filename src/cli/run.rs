@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use tokio_util::sync::CancellationToken;
 
 use super::flags::{
     arrival_flag, duration_flag, json_flag, op_flag, rate_flag, run_id_flag, shard_flag, slo_flag,
     start_at_flag, threshold_flag, timeout_flag,
 };
-use super::signals::watch_signals;
 use super::{Exit, invalid, print_stdout, runtime};
+use crate::app::rlimit;
+use crate::app::signals::Interrupts;
 use crate::engine::Control;
 use crate::engine::shard::Shard;
 use crate::metrics::slo::Objective;
@@ -22,7 +22,7 @@ use crate::metrics::threshold::Threshold;
 use crate::model::TimeoutKind;
 use crate::model::units::{Rate, parse_byte_size};
 use crate::scenario::{Arrival, MixOp, Overrides};
-use crate::{compare, engine, merge, report, rlimit, scenario};
+use crate::{compare, engine, merge, report, scenario};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -247,7 +247,6 @@ pub fn run(args: &RunArgs) -> Exit {
                 outcome
             },
         );
-    let second_interrupt = CancellationToken::new();
     let runtime = runtime();
     let output = runtime.block_on(async {
         if let Some(addr) = args.metrics_addr {
@@ -263,16 +262,19 @@ pub fn run(args: &RunArgs) -> Exit {
                         "--metrics-addr",
                         format!("cannot listen on {addr}: {err}"),
                         "pick a free address and port, e.g. --metrics-addr 127.0.0.1:9464",
-                    ));
+                    )
+                    .to_string());
                 }
             }
         }
-        tokio::spawn(watch_signals(control.clone(), second_interrupt.clone()));
+        let interrupts =
+            Interrupts::watch("\ninterrupted: stopping; in-flight requests are cancelled");
+        interrupts.running(control.clone());
         engine::run(
             &plan,
             &run_id,
             control.clone(),
-            second_interrupt,
+            interrupts.second(),
             engine::Options {
                 quiet: args.quiet,
                 threads: args.threads.map(usize::from),
@@ -286,39 +288,40 @@ pub fn run(args: &RunArgs) -> Exit {
             },
         )
         .await
+        .map_err(|err| err.to_string())
     });
     let output = match output {
         Ok(output) => output,
-        Err(diagnostic) => return invalid(diagnostic),
+        Err(err) => return invalid(err),
     };
     // Worker threads and the simulator are done; do not wait for idle connections to close.
     runtime.shutdown_background();
-    let mut output = output;
+    let mut summary = crate::app::session::summarize(&plan, &output);
     if let Some(aborted) = abort_outcome.and_then(|outcome| outcome.get()) {
-        output.summary.set_aborted(aborted);
+        summary.set_aborted(aborted);
     }
 
     let mut compare_error = None;
     if let Some(baseline) = &baseline {
-        let compared = compare::RunData::of_finished_run(&dir, &output.summary)
+        let compared = compare::RunData::of_finished_run(&dir, &summary)
             .map_err(|err| err.to_string())
             .and_then(|current| compare::compare(baseline, &current, &args.compare_options()));
         match compared {
-            Ok(comparison) => output.summary.set_comparison(comparison),
+            Ok(comparison) => summary.set_comparison(comparison),
             Err(err) => compare_error = Some(err),
         }
     }
     let setup_error = output.setup_error.as_ref().map(ToString::to_string);
-    output.summary.judge(&crate::summary::verdict::RunEnd {
+    summary.judge(&crate::summary::verdict::RunEnd {
         interrupted: output.interrupted,
         setup_error: setup_error.as_deref(),
         baseline_error: compare_error.as_deref(),
         problems: &output.problems,
     });
-    let mut written = report::write_all(&dir, &output.summary).and_then(|mut written| {
+    let mut written = report::write_all(&dir, &summary).and_then(|mut written| {
         let history = history.history();
         let data = report::history::RunData {
-            summary: &output.summary,
+            summary: &summary,
             history: &history,
         };
         written.push(report::html::write(&dir, &data)?);
@@ -335,7 +338,7 @@ pub fn run(args: &RunArgs) -> Exit {
             written = Err(err);
         }
     }
-    print_stdout(&report::terminal::render(&output.summary));
+    print_stdout(&report::terminal::render(&summary));
     match &written {
         Ok(_) => eprintln!("report: {}", dir.display()),
         Err(err) => eprintln!(
@@ -358,11 +361,11 @@ pub fn run(args: &RunArgs) -> Exit {
             "warning: could not list the team's agents to find leftovers of run {run_id} ({why}); agents whose create response was lost may remain, named agentload-{run_id}-..."
         );
     }
-    eprint!("{}", report::terminal::verdict(&output.summary.verdict));
+    eprint!("{}", report::terminal::verdict(&summary.verdict));
     if written.is_err() {
         return Exit::Invalid;
     }
-    Exit::of(output.summary.verdict.outcome)
+    Exit::of(summary.verdict.outcome)
 }
 
 /// What makes shards' plans the same: the scenario file's bytes and the flags over it.

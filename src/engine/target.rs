@@ -5,8 +5,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use rand::RngExt;
 
+use super::EngineError;
 use crate::api::Credentials;
-use crate::scenario::{Diagnostic, Plan};
+use crate::scenario::Plan;
 use crate::sim::{SimConfig, SimServer};
 
 /// The resolved target of a run.
@@ -33,7 +34,7 @@ impl Target {
 }
 
 /// Resolves the plan's target; an error here is invalid input (exit 2).
-pub async fn resolve(plan: &Plan) -> Result<Target, Diagnostic> {
+pub async fn resolve(plan: &Plan) -> Result<Target, EngineError> {
     let target = &plan.target;
     let Some(base_url) = &target.base_url else {
         let token = random_hex(16);
@@ -44,13 +45,7 @@ pub async fn resolve(plan: &Plan) -> Result<Target, Diagnostic> {
         config.faults = plan.simulator.faults.clone();
         let server = SimServer::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
-            .map_err(|err| {
-                Diagnostic::flag(
-                    "simulator",
-                    format!("cannot start the embedded simulator: {err}"),
-                    "check that loopback networking works here",
-                )
-            })?;
+            .map_err(EngineError::Simulator)?;
         return Ok(Target {
             base_url: server.base_url(),
             credentials: Credentials::new(target.auth, &token)
@@ -63,23 +58,13 @@ pub async fn resolve(plan: &Plan) -> Result<Target, Diagnostic> {
     let env = &target.token_env;
     let token = std::env::var(env).unwrap_or_default();
     if token.trim().is_empty() {
-        return Err(Diagnostic::flag(
-            &format!("${env}"),
-            format!(
-                "the API token is read from the environment variable {env}, which is not set or empty"
-            ),
-            format!(
-                "export {env}=<your API token> (scopes ai-agents:read and ai-agents:write), or name another variable with token_env / --token-env"
-            ),
-        ));
+        return Err(EngineError::NoToken { env: env.clone() });
     }
-    let credentials = Credentials::new(target.auth, &token).map_err(|err| {
-        Diagnostic::flag(
-            &format!("${env}"),
-            format!("the token in {env} cannot be sent: {err}"),
-            "check the variable holds only the token",
-        )
-    })?;
+    let credentials =
+        Credentials::new(target.auth, &token).map_err(|reason| EngineError::BadToken {
+            env: env.clone(),
+            reason: reason.to_string(),
+        })?;
     Ok(Target {
         base_url: base_url.clone(),
         credentials,

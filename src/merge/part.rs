@@ -91,7 +91,7 @@ pub struct PartInfo<'a> {
 
 /// Writes `shard.json` and `shard.hlog` into `dir` after a shard's run.
 pub fn write(dir: &Path, info: PartInfo<'_>, plan: &Plan, output: &RunOutput) -> io::Result<()> {
-    let load = &output.summary.load;
+    let load = &output.measured.info.load;
     let meta = ShardMeta {
         schema: SCHEMA.to_owned(),
         shard: info.shard.into(),
@@ -106,7 +106,7 @@ pub fn write(dir: &Path, info: PartInfo<'_>, plan: &Plan, output: &RunOutput) ->
         started: output
             .load_started
             .map(|at| humantime::format_rfc3339_millis(at).to_string()),
-        measured_s: output.measured.as_secs_f64(),
+        measured_s: output.measured_window.as_secs_f64(),
         warmup_s: plan.load.warmup.as_secs_f64(),
         plan: PlanPart {
             load: plan.load.to_string(),
@@ -131,9 +131,9 @@ pub fn write(dir: &Path, info: PartInfo<'_>, plan: &Plan, output: &RunOutput) ->
     let window_start = start + plan.load.warmup;
     write_histograms(
         dir,
-        &cells(&output.recorder),
+        &cells(&output.measured.recorder),
         window_start,
-        output.measured,
+        output.measured_window,
         &about,
     )
 }

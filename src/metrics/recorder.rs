@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use super::slo::{Limits, Objectives};
 use crate::model::Metric;
 use crate::model::sample::{Sample, StepRole, StreamCounts, VariantId};
-use crate::model::{ErrorClass, Op};
+use crate::model::{ErrorClass, Op, redact};
 
 /// Significant digits kept by every histogram.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
@@ -287,6 +287,17 @@ impl Recorder {
     pub fn variant_count(&self) -> usize {
         self.variants
     }
+
+    /// Replaces every occurrence of `secret` in the kept error messages, so a server that
+    /// echoes the token cannot leak it into a report.
+    pub fn redact(&mut self, secret: &str) {
+        let cells = self.cells.iter_mut().flatten().map(|cell| &mut **cell);
+        for cell in cells.chain(self.turns.values_mut()) {
+            for message in cell.messages.values_mut().flatten() {
+                *message = redact(message, secret);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -398,5 +409,17 @@ mod tests {
             1,
             "no objectives: every success is good"
         );
+    }
+
+    #[test]
+    fn redaction_scrubs_the_secret_from_every_kept_message() {
+        let mut recorder = Recorder::new(1);
+        let failure = Failure::new(ErrorClass::Http(401), "bad token s3cret in header");
+        recorder.record(&sample(Op::Get, Some(0), 1, Err(failure)));
+        recorder.redact("s3cret");
+        let cell = recorder.cell(Op::Get, Some(0)).unwrap();
+        let kept = &cell.messages[&ErrorClass::Http(401)];
+        assert_eq!(kept.len(), 1);
+        assert!(!kept[0].contains("s3cret"), "{kept:?}");
     }
 }

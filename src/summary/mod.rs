@@ -12,8 +12,8 @@ use crate::metrics::recorder::{Cell, Recorder};
 use crate::metrics::stats::Stats;
 use crate::metrics::threshold::{AbortedBy, Threshold, ThresholdResult};
 use crate::model::Metric;
+use crate::model::Op;
 use crate::model::sample::StepRole;
-use crate::model::{Op, redact};
 use verdict::{RunEnd, Verdict};
 
 pub mod comparison;
@@ -258,25 +258,6 @@ impl Summary {
         rank_by: Option<Metric>,
     ) {
         self.ranking = ranking::rank_all(recorder, variant_names, rank_by);
-    }
-
-    /// Replaces every occurrence of `secret` in the kept error messages, so a server that echoes
-    /// the token cannot leak it into a report.
-    pub fn redact(&mut self, secret: &str) {
-        fn scrub_op(op: &mut OpSummary, secret: &str) {
-            for message in op.error_messages.values_mut().flatten() {
-                *message = redact(message, secret);
-            }
-            for turn in op.turns.values_mut() {
-                scrub_op(turn, secret);
-            }
-        }
-        let scrub = |op: &mut OpSummary| scrub_op(op, secret);
-        self.ops.values_mut().for_each(scrub);
-        self.variants
-            .values_mut()
-            .flat_map(|ops| ops.values_mut())
-            .for_each(scrub);
     }
 
     /// Records the threshold that stopped the run early; [`Summary::judge`] fails the run for it.

@@ -8,10 +8,10 @@ pub mod search;
 pub mod step;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio_util::sync::CancellationToken;
+use crate::app::signals::Interrupts;
 
 use crate::cli::{Exit, invalid, print_stdout};
 use crate::engine::{self, Control};
@@ -93,34 +93,6 @@ pub fn step_plan(base: &Plan, rate: f64, warmup: Duration, step: Duration) -> Pl
     plan
 }
 
-/// Ctrl-C: the first stops the step running and the sweep; the second skips teardown.
-#[derive(Default)]
-struct Interrupts {
-    current: Mutex<Option<Arc<Control>>>,
-    stop: CancellationToken,
-    second: CancellationToken,
-}
-
-impl Interrupts {
-    fn running(&self, control: Arc<Control>) {
-        if self.stop.is_cancelled() {
-            control.interrupt();
-        }
-        *self.current.lock().expect("never poisoned") = Some(control);
-    }
-
-    async fn watch(self: Arc<Self>) {
-        crate::cli::wait_for_signal().await;
-        eprintln!("\ninterrupted: stopping the sweep; the step in flight is cut short");
-        self.stop.cancel();
-        if let Some(control) = self.current.lock().expect("never poisoned").as_ref() {
-            control.interrupt();
-        }
-        crate::cli::wait_for_signal().await;
-        self.second.cancel();
-    }
-}
-
 /// `agentload sweep`
 pub fn run(config: &SweepConfig) -> Exit {
     let plan = scenario::load(&config.scenario).and_then(|mut plan| {
@@ -186,8 +158,9 @@ pub fn run(config: &SweepConfig) -> Exit {
     };
 
     let runtime = crate::cli::runtime();
-    let interrupts = Arc::new(Interrupts::default());
-    runtime.spawn(interrupts.clone().watch());
+    let interrupts = runtime.block_on(async {
+        Interrupts::watch("\ninterrupted: stopping the sweep; the step in flight is cut short")
+    });
     let mut exit = None;
     loop {
         let next = match &search {
@@ -195,17 +168,17 @@ pub fn run(config: &SweepConfig) -> Exit {
             None => given.next(),
         };
         let Some(rate) = next else { break };
-        if interrupts.stop.is_cancelled() {
+        if interrupts.stopped() {
             break;
         }
         if !sweep.steps.is_empty() && !config.pause.is_zero() {
             runtime.block_on(async {
                 tokio::select! {
                     () = tokio::time::sleep(config.pause) => {}
-                    () = interrupts.stop.cancelled() => {}
+                    () = interrupts.stop().cancelled() => {}
                 }
             });
-            if interrupts.stop.is_cancelled() {
+            if interrupts.stopped() {
                 break;
             }
         }
@@ -227,7 +200,7 @@ pub fn run(config: &SweepConfig) -> Exit {
                 break;
             }
         };
-        let cut_short = interrupts.stop.is_cancelled();
+        let cut_short = interrupts.stopped();
         let mut failures = criterion.failures(rate, poisson, &summary);
         if cut_short {
             failures.insert(0, "interrupted".to_owned());
@@ -268,7 +241,7 @@ pub fn run(config: &SweepConfig) -> Exit {
         }
     }
     runtime.shutdown_background();
-    sweep.interrupted = interrupts.stop.is_cancelled();
+    sweep.interrupted = interrupts.stopped();
     if sweep.interrupted && search.is_some() && !sweep.steps.is_empty() {
         sweep.capacity.answer += " (so far: the search was interrupted)";
     }
@@ -318,7 +291,7 @@ fn run_step(
         plan,
         &run_id,
         control,
-        interrupts.second.clone(),
+        interrupts.second(),
         engine::Options {
             quiet: config.quiet,
             threads: config.threads,
@@ -332,10 +305,11 @@ fn run_step(
         },
     ));
     let output = output.map_err(invalid)?;
-    crate::report::write_all(dir, &output.summary).map_err(cannot_write)?;
+    let summary = crate::app::session::summarize(plan, &output);
+    crate::report::write_all(dir, &summary).map_err(cannot_write)?;
     let history = history.history();
     let data = crate::report::history::RunData {
-        summary: &output.summary,
+        summary: &summary,
         history: &history,
     };
     crate::report::html::write(dir, &data).map_err(cannot_write)?;
@@ -354,7 +328,7 @@ fn run_step(
         eprintln!("error: {err}");
         return Err(Exit::Invalid);
     }
-    Ok(output.summary)
+    Ok(summary)
 }
 
 #[cfg(test)]
