@@ -2,9 +2,6 @@
 //! and says how it ended. Each subcommand's flags, their checks and its handler have a file of
 //! their own here; nothing past this module reads `Args`.
 
-use std::io::Write;
-use std::process::ExitCode;
-
 use clap::{Parser, Subcommand};
 
 pub mod cleanup;
@@ -18,6 +15,8 @@ pub mod run;
 pub mod sweep;
 pub mod validate;
 
+pub use crate::app::Exit;
+pub(crate) use crate::app::{invalid, print_stdout, runtime};
 pub use cleanup::CleanupArgs;
 pub use compare::{CompareArgs, CompareFormat};
 pub use completions::CompletionsArgs;
@@ -133,49 +132,6 @@ pub enum Command {
     Sweep(SweepArgs),
 }
 
-/// How a command ended, as an exit code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// 0: the run finished and every threshold held.
-    Passed,
-    /// 1: a threshold failed.
-    Failed,
-    /// 2: invalid input (scenario, flags) or a target unusable at setup.
-    Invalid,
-    /// 130: interrupted; the partial report was written and fixtures deleted.
-    Interrupted,
-}
-
-impl Exit {
-    pub fn code(self) -> u8 {
-        match self {
-            Exit::Passed => 0,
-            Exit::Failed => 1,
-            Exit::Invalid => 2,
-            Exit::Interrupted => 130,
-        }
-    }
-}
-
-impl Exit {
-    /// The exit code of a run's verdict.
-    pub fn of(outcome: crate::summary::verdict::Outcome) -> Exit {
-        use crate::summary::verdict::Outcome;
-        match outcome {
-            Outcome::Passed => Exit::Passed,
-            Outcome::Failed => Exit::Failed,
-            Outcome::Interrupted => Exit::Interrupted,
-            Outcome::Invalid => Exit::Invalid,
-        }
-    }
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> ExitCode {
-        ExitCode::from(exit.code())
-    }
-}
-
 /// Runs a parsed command line.
 pub fn main_with(cli: Cli) -> Exit {
     match cli.command {
@@ -189,29 +145,6 @@ pub fn main_with(cli: Cli) -> Exit {
         Command::Report(args) => report::rerender(&args),
         Command::Compare(args) => compare::compare(&args),
     }
-}
-
-pub(crate) fn invalid(error: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {error}");
-    Exit::Invalid
-}
-
-/// Writes to stdout, treating a closed pipe (`| head`) as success.
-pub(crate) fn print_stdout(text: &str) {
-    let mut out = std::io::stdout().lock();
-    if let Err(err) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        && err.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("error: cannot write to stdout: {err}");
-    }
-}
-
-pub(crate) fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("agentload-main")
-        .build()
-        .expect("the tokio runtime starts")
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::app::signals::Interrupts;
 
-use crate::cli::{Exit, invalid, print_stdout};
+use crate::app::{Exit, invalid, print_stdout};
 use crate::engine::{self, Control};
 use crate::model::units::Rate;
 use crate::scenario::{self, Arrival, Overrides, Pacing, Plan, Ramp, Saturation, Stop};
@@ -157,7 +157,7 @@ pub fn run(config: &SweepConfig) -> Exit {
         Rates::Search { .. } => Vec::new().into_iter(),
     };
 
-    let runtime = crate::cli::runtime();
+    let runtime = crate::app::runtime();
     let interrupts = runtime.block_on(async {
         Interrupts::watch("\ninterrupted: stopping the sweep; the step in flight is cut short")
     });
@@ -333,68 +333,7 @@ fn run_step(
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-    use crate::cli::{Cli, Command};
-
-    fn config(args: &[&str]) -> Result<SweepConfig, String> {
-        let mut all = vec!["agentload", "sweep", "s.toml"];
-        all.extend_from_slice(args);
-        let cli = Cli::try_parse_from(all).map_err(|e| e.to_string())?;
-        let Command::Sweep(args) = cli.command else {
-            panic!("sweep")
-        };
-        args.config().map_err(|d| d.to_string())
-    }
-
-    #[test]
-    fn flags_make_the_sweep() {
-        let c = config(&["--rates", "10/s,2/s,600/min,5/s", "--slo", "ttfs<=1s"]).unwrap();
-        assert_eq!(
-            c.rates,
-            Rates::Given(vec![2.0, 5.0, 10.0]),
-            "sorted, once each"
-        );
-        assert_eq!(c.step, Duration::from_secs(30));
-        assert_eq!(c.goodput_target, 0.95);
-        assert_eq!(c.overrides.objectives.len(), 1);
-        let c = config(&["--search", "--max", "50/s", "--precision", "5%"]).unwrap();
-        assert_eq!(
-            c.rates,
-            Rates::Search {
-                min: 1.0,
-                max: 50.0,
-                precision: 0.05
-            }
-        );
-        let c = config(&["--search", "--goodput-target", "0.99", "--warmup", "0s"]).unwrap();
-        assert_eq!(c.goodput_target, 0.99);
-        assert_eq!(c.warmup, Some(Duration::ZERO));
-    }
-
-    #[test]
-    fn bad_flags_are_refused() {
-        for (args, expect) in [
-            (vec![], "--rates"),
-            (vec!["--rates", "1/s", "--search"], "cannot be used with"),
-            (vec!["--rates", "1/s", "--min", "1/s"], "--search"),
-            (vec!["--search", "--goodput-target", "150%"], "outside"),
-            (vec!["--search", "--precision", "0%"], "above 0%"),
-            (
-                vec!["--search", "--min", "10/s", "--max", "5/s"],
-                "below --min",
-            ),
-            (vec!["--rates", "5"], "unit"),
-            (
-                vec!["--search", "--step-duration", "0s"],
-                "longer than zero",
-            ),
-        ] {
-            let err = config(&args).unwrap_err();
-            assert!(err.contains(expect), "{args:?}: {err}");
-        }
-    }
 
     #[test]
     fn a_step_is_the_scenario_open_at_one_rate() {
