@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::diag::{Diagnostic, Source, closest};
 use super::file::{
-    MixOp, RawAgent, RawFaults, RawMix, RawProfile, RawScenario, RawSloEntry, RawThreshold,
+    RawAgent, RawFaults, RawMix, RawProfile, RawScenario, RawSloEntry, RawThreshold,
 };
 use super::plan::*;
 use crate::metrics::slo::{Objective, Objectives};

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::load::{Arrival, RawStage, Saturation};
+use super::load::RawStage;
+use super::plan::{Arrival, MixOp, RetryAfter, Saturation};
 use crate::model::AuthScheme;
 use crate::model::units::{ByteSizeValue, CountSpread, DurationSpread, DurationValue, RateValue};
 use crate::sim::faults::{Chance, Cut, RateLimit, Stall};
@@ -121,18 +122,6 @@ pub struct RawTarget {
     pub max_event_size: Option<Spanned<ByteSizeValue>>,
 }
 
-/// What a 429 answer leads to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RetryAfter {
-    /// Counted as the failure it is (`http_429`); nothing is retried.
-    #[default]
-    Measure,
-    /// Wait as `Retry-After` says (1 s without it), then send again.
-    #[serde(alias = "honor")]
-    Honour,
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTimeouts {
@@ -192,69 +181,6 @@ pub struct RawMix {
     pub body_json: Option<Spanned<String>>,
     pub turns: Option<Spanned<i64>>,
     pub callback: Option<Spanned<bool>>,
-}
-
-/// What one iteration of a mix entry does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MixOp {
-    List,
-    Get,
-    Create,
-    Patch,
-    Delete,
-    /// create -> get -> patch -> delete on one new agent, each step timed under its own op.
-    Lifecycle,
-    Run,
-    RunStream,
-}
-
-impl MixOp {
-    pub fn name(self) -> &'static str {
-        match self {
-            MixOp::List => "list",
-            MixOp::Get => "get",
-            MixOp::Create => "create",
-            MixOp::Patch => "patch",
-            MixOp::Delete => "delete",
-            MixOp::Lifecycle => "lifecycle",
-            MixOp::Run => "run",
-            MixOp::RunStream => "run_stream",
-        }
-    }
-
-    pub const ALL: [MixOp; 8] = [
-        MixOp::List,
-        MixOp::Get,
-        MixOp::Create,
-        MixOp::Patch,
-        MixOp::Delete,
-        MixOp::Lifecycle,
-        MixOp::Run,
-        MixOp::RunStream,
-    ];
-
-    pub fn from_name(name: &str) -> Option<MixOp> {
-        MixOp::ALL.into_iter().find(|op| op.name() == name)
-    }
-
-    /// Whether a body may be given (run ops, patch, and the create body of create/lifecycle).
-    pub fn takes_body(self) -> bool {
-        !matches!(self, MixOp::List | MixOp::Get | MixOp::Delete)
-    }
-
-    /// Whether the op acts on an agent the scenario names (a fixture), rather than on none
-    /// (`list`) or on agents it creates itself.
-    pub fn targets_fixture(self) -> bool {
-        matches!(
-            self,
-            MixOp::Get | MixOp::Patch | MixOp::Run | MixOp::RunStream
-        )
-    }
-
-    pub fn is_run(self) -> bool {
-        matches!(self, MixOp::Run | MixOp::RunStream)
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -378,23 +304,6 @@ impl<'de> Deserialize<'de> for StepsSpread {
             ));
         }
         Ok(StepsSpread(spread))
-    }
-}
-
-impl MixOp {
-    /// The endpoints an iteration of this op calls, so thresholds can be checked against the mix.
-    pub fn endpoints(self) -> &'static [crate::model::Op] {
-        use crate::model::Op;
-        match self {
-            MixOp::List => &[Op::List],
-            MixOp::Get => &[Op::Get],
-            MixOp::Create => &[Op::Create],
-            MixOp::Patch => &[Op::Patch],
-            MixOp::Delete => &[Op::Create, Op::Delete],
-            MixOp::Lifecycle => &[Op::Create, Op::Get, Op::Patch, Op::Delete],
-            MixOp::Run => &[Op::Run],
-            MixOp::RunStream => &[Op::RunStream],
-        }
     }
 }
 

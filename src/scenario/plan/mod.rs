@@ -1,21 +1,24 @@
 //! The checked plan: what a run will do, in domain types only. Everything past the scenario
 //! layer reads this, never the file or the flags.
 
+pub mod load;
+pub mod variants;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub use super::file::{MixOp, RetryAfter};
-pub use super::load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
-pub use super::variants::{Matrix, Variants};
 use crate::metrics::slo::Objectives;
 use crate::metrics::threshold::Threshold;
 use crate::model::sample::VariantId;
 use crate::model::{AuthScheme, Timeouts};
 use crate::sim::Profile;
 use crate::sim::faults::RequestFaults;
+pub use load::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
+pub use variants::{Matrix, Variants};
 
 /// The default environment variable holding the API token.
 pub const DEFAULT_TOKEN_ENV: &str = "MAKE_API_TOKEN";
@@ -114,6 +117,18 @@ impl Target {
     }
 }
 
+/// What a 429 answer leads to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryAfter {
+    /// Counted as the failure it is (`http_429`); nothing is retried.
+    #[default]
+    Measure,
+    /// Wait as `Retry-After` says (1 s without it), then send again.
+    #[serde(alias = "honor")]
+    Honour,
+}
+
 /// An agent the run uses: created in setup and deleted in teardown, or an existing one by id.
 #[derive(Clone, Debug)]
 pub struct Fixture {
@@ -155,6 +170,86 @@ pub enum AgentChoice {
     /// Rotate over every fixture; each is reported as its own variant.
     All,
     One(VariantId),
+}
+
+/// What one iteration of a mix entry does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MixOp {
+    List,
+    Get,
+    Create,
+    Patch,
+    Delete,
+    /// create -> get -> patch -> delete on one new agent, each step timed under its own op.
+    Lifecycle,
+    Run,
+    RunStream,
+}
+
+impl MixOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            MixOp::List => "list",
+            MixOp::Get => "get",
+            MixOp::Create => "create",
+            MixOp::Patch => "patch",
+            MixOp::Delete => "delete",
+            MixOp::Lifecycle => "lifecycle",
+            MixOp::Run => "run",
+            MixOp::RunStream => "run_stream",
+        }
+    }
+
+    pub const ALL: [MixOp; 8] = [
+        MixOp::List,
+        MixOp::Get,
+        MixOp::Create,
+        MixOp::Patch,
+        MixOp::Delete,
+        MixOp::Lifecycle,
+        MixOp::Run,
+        MixOp::RunStream,
+    ];
+
+    pub fn from_name(name: &str) -> Option<MixOp> {
+        MixOp::ALL.into_iter().find(|op| op.name() == name)
+    }
+
+    /// Whether a body may be given (run ops, patch, and the create body of create/lifecycle).
+    pub fn takes_body(self) -> bool {
+        !matches!(self, MixOp::List | MixOp::Get | MixOp::Delete)
+    }
+
+    /// Whether the op acts on an agent the scenario names (a fixture), rather than on none
+    /// (`list`) or on agents it creates itself.
+    pub fn targets_fixture(self) -> bool {
+        matches!(
+            self,
+            MixOp::Get | MixOp::Patch | MixOp::Run | MixOp::RunStream
+        )
+    }
+
+    pub fn is_run(self) -> bool {
+        matches!(self, MixOp::Run | MixOp::RunStream)
+    }
+}
+
+impl MixOp {
+    /// The endpoints an iteration of this op calls, so thresholds can be checked against the mix.
+    pub fn endpoints(self) -> &'static [crate::model::Op] {
+        use crate::model::Op;
+        match self {
+            MixOp::List => &[Op::List],
+            MixOp::Get => &[Op::Get],
+            MixOp::Create => &[Op::Create],
+            MixOp::Patch => &[Op::Patch],
+            MixOp::Delete => &[Op::Create, Op::Delete],
+            MixOp::Lifecycle => &[Op::Create, Op::Get, Op::Patch, Op::Delete],
+            MixOp::Run => &[Op::Run],
+            MixOp::RunStream => &[Op::RunStream],
+        }
+    }
 }
 
 /// How the embedded simulator behaves when the plan has no base URL.
