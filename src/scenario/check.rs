@@ -8,10 +8,11 @@ use serde_json::{Map, Value};
 use toml::Spanned;
 
 use super::diag::{Diagnostic, Source, closest};
-use super::file::{
-    RawAgent, RawFaults, RawMix, RawProfile, RawScenario, RawSloEntry, RawThreshold,
-};
 use super::plan::*;
+use super::raw::{
+    RawAgent, RawFaults, RawMix, RawMixOp, RawProfile, RawRetryAfter, RawScenario, RawSloEntry,
+    RawThreshold,
+};
 use crate::metrics::slo::{Objective, Objectives};
 use crate::metrics::threshold::{Quantity, Threshold};
 use crate::model::Op;
@@ -19,6 +20,30 @@ use crate::model::Timeouts;
 use crate::model::units::DurationValue;
 use crate::sim::Profile;
 use crate::sim::faults::{self, Endpoints, RequestFaults, RunFaults, StatusFault};
+
+impl From<RawRetryAfter> for RetryAfter {
+    fn from(raw: RawRetryAfter) -> Self {
+        match raw {
+            RawRetryAfter::Measure => RetryAfter::Measure,
+            RawRetryAfter::Honour => RetryAfter::Honour,
+        }
+    }
+}
+
+impl From<RawMixOp> for MixOp {
+    fn from(raw: RawMixOp) -> Self {
+        match raw {
+            RawMixOp::List => MixOp::List,
+            RawMixOp::Get => MixOp::Get,
+            RawMixOp::Create => MixOp::Create,
+            RawMixOp::Patch => MixOp::Patch,
+            RawMixOp::Delete => MixOp::Delete,
+            RawMixOp::Lifecycle => MixOp::Lifecycle,
+            RawMixOp::Run => MixOp::Run,
+            RawMixOp::RunStream => MixOp::RunStream,
+        }
+    }
+}
 
 /// The body run ops send when the scenario gives none.
 pub fn default_run_body() -> Value {
@@ -156,7 +181,7 @@ fn check_target(raw: &RawScenario, source: &Source<'_>) -> Result<Target, Diagno
     let retry_after = t
         .retry_after
         .as_ref()
-        .map_or_else(RetryAfter::default, |v| *v.get_ref());
+        .map_or_else(RetryAfter::default, |v| RetryAfter::from(*v.get_ref()));
     let max_retries = match &t.max_retries {
         Some(n) if retry_after == RetryAfter::Measure => {
             return Err(source.at_value(
@@ -347,7 +372,7 @@ fn check_mix_entry(
     source: &Source<'_>,
 ) -> Result<MixEntry, Diagnostic> {
     let entry = spanned.get_ref();
-    let op = *entry.op.get_ref();
+    let op = MixOp::from(*entry.op.get_ref());
     let weight = match &entry.weight {
         Some(w) => {
             let n = positive(w, source, "weight", "weight = 3")?;

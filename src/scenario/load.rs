@@ -1,53 +1,30 @@
-//! The `[load]` table as written (stages and their targets), and the check that turns it into
-//! the plan's [`Load`].
+//! The check of the `[load]` table that turns it into the plan's [`Load`].
 
-use std::fmt;
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
 use super::diag::{Diagnostic, Source};
-use super::file::{LoadModel, RawLoad};
 pub use super::plan::load::{DEFAULT_GRACE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE};
 use super::plan::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
-use crate::model::units::{DurationValue, Rate};
+use super::raw::{LoadModel, RawArrival, RawLoad, RawSaturation, StageTarget};
+use crate::model::units::Rate;
 
-/// One `[[load.stages]]` entry as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawStage {
-    pub duration: Spanned<DurationValue>,
-    pub target: Spanned<StageTarget>,
-}
-
-/// A stage's target: a number of virtual users (closed model) or a rate (open model).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum StageTarget {
-    Users(i64),
-    Rate(Rate),
-}
-
-impl<'de> Deserialize<'de> for StageTarget {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TargetVisitor;
-        impl Visitor<'_> for TargetVisitor {
-            type Value = StageTarget;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of virtual users (e.g. 20) or a rate (e.g. \"50/s\")")
-            }
-            fn visit_i64<E: de::Error>(self, value: i64) -> Result<StageTarget, E> {
-                Ok(StageTarget::Users(value))
-            }
-            fn visit_u64<E: de::Error>(self, value: u64) -> Result<StageTarget, E> {
-                Ok(StageTarget::Users(i64::try_from(value).unwrap_or(i64::MAX)))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<StageTarget, E> {
-                Rate::parse(value).map(StageTarget::Rate).map_err(E::custom)
-            }
+impl From<RawArrival> for Arrival {
+    fn from(raw: RawArrival) -> Self {
+        match raw {
+            RawArrival::Constant => Arrival::Constant,
+            RawArrival::Poisson => Arrival::Poisson,
         }
-        deserializer.deserialize_any(TargetVisitor)
+    }
+}
+
+impl From<RawSaturation> for Saturation {
+    fn from(raw: RawSaturation) -> Self {
+        match raw {
+            RawSaturation::Queue => Saturation::Queue,
+            RawSaturation::Drop => Saturation::Drop,
+        }
     }
 }
 
@@ -311,12 +288,12 @@ pub fn check_load(raw: &Spanned<RawLoad>, source: &Source<'_>) -> Result<Load, D
                 arrival: load
                     .arrival
                     .as_ref()
-                    .map_or_else(Arrival::default, |a| *a.get_ref()),
+                    .map_or_else(Arrival::default, |a| Arrival::from(*a.get_ref())),
                 max_in_flight,
                 saturation: load
                     .saturation
                     .as_ref()
-                    .map_or_else(Saturation::default, |s| *s.get_ref()),
+                    .map_or_else(Saturation::default, |s| Saturation::from(*s.get_ref())),
                 max_queue,
             }
         }

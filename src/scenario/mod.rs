@@ -3,10 +3,10 @@
 
 pub mod check;
 pub mod diag;
-pub mod file;
 pub mod flags;
 pub mod load;
 pub mod plan;
+pub mod raw;
 pub mod variants;
 
 use std::path::Path;
@@ -46,7 +46,7 @@ pub fn load(path: &Path) -> Result<Plan, Diagnostic> {
 pub fn parse(origin: &str, bytes: &[u8], default_name: &str) -> Result<Plan, Diagnostic> {
     let text = as_text(origin, bytes)?;
     let source = Source::new(origin, text);
-    let raw: file::RawScenario = toml::from_str(text).map_err(|err| source.from_toml(&err))?;
+    let raw: raw::RawScenario = toml::from_str(text).map_err(|err| source.from_toml(&err))?;
     check::check(raw, &source, origin, default_name)
 }
 

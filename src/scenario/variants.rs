@@ -9,8 +9,8 @@ use toml::Spanned;
 
 use super::check::{check_create_extra, toml_table_to_json};
 use super::diag::{Diagnostic, Source, closest};
-use super::file::RawVariants;
 use super::plan::{AgentTemplate, Fixture, FixtureKind, Matrix, Variants};
+use super::raw::RawVariants;
 use crate::model::Metric;
 
 /// Combinations a matrix may make: each is an agent created in setup and a column of every

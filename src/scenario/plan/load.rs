@@ -4,8 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::model::units::{Rate, Spread};
 
 /// How long in-flight requests may finish after the end, unless the scenario says otherwise.
@@ -133,8 +131,7 @@ impl Ramp<Rate> {
 }
 
 /// How arrivals are spaced in the open model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Arrival {
     /// Evenly: arrival i at exactly i / rate.
     #[default]
@@ -144,8 +141,7 @@ pub enum Arrival {
 }
 
 /// What an arrival does when every in-flight slot is taken.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Saturation {
     /// Wait for a slot (bounded by `max_queue`); the wait is part of its latency.
     #[default]

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::metrics::slo::Objectives;
@@ -118,14 +117,12 @@ impl Target {
 }
 
 /// What a 429 answer leads to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RetryAfter {
     /// Counted as the failure it is (`http_429`); nothing is retried.
     #[default]
     Measure,
     /// Wait as `Retry-After` says (1 s without it), then send again.
-    #[serde(alias = "honor")]
     Honour,
 }
 
@@ -173,8 +170,7 @@ pub enum AgentChoice {
 }
 
 /// What one iteration of a mix entry does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MixOp {
     List,
     Get,
