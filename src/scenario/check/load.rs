@@ -1,14 +1,15 @@
-//! The check of the `[load]` table that turns it into the plan's [`Load`].
+//! `[load]`: the model, how much load, shaped how (fixed or in stages), and when it stops,
+//! checked into the plan's [`Load`], with the keys of the other model refused.
 
 use std::time::Duration;
 
 use toml::Spanned;
 
-use super::diag::{Diagnostic, Source};
-pub use super::plan::load::{DEFAULT_GRACE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE};
-use super::plan::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
-use super::raw::{LoadModel, RawArrival, RawLoad, RawSaturation, StageTarget};
 use crate::model::units::Rate;
+use crate::scenario::diag::{Diagnostic, Source};
+use crate::scenario::plan::load::{DEFAULT_GRACE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE};
+use crate::scenario::plan::{Arrival, Load, Pacing, Ramp, Saturation, Stage, Stop};
+use crate::scenario::raw::{LoadModel, RawArrival, RawLoad, RawSaturation, StageTarget};
 
 impl From<RawArrival> for Arrival {
     fn from(raw: RawArrival) -> Self {
@@ -73,7 +74,7 @@ fn count(
 }
 
 /// Checks `[load]`.
-pub fn check_load(raw: &Spanned<RawLoad>, source: &Source<'_>) -> Result<Load, Diagnostic> {
+pub(super) fn check_load(raw: &Spanned<RawLoad>, source: &Source<'_>) -> Result<Load, Diagnostic> {
     let load = raw.get_ref();
     let model = load
         .model

@@ -7,11 +7,11 @@ use std::collections::HashSet;
 use serde_json::Map;
 use toml::Spanned;
 
-use super::check::{check_create_extra, toml_table_to_json};
-use super::diag::{Diagnostic, Source, closest};
-use super::plan::{AgentTemplate, Fixture, FixtureKind, Matrix, Variants};
-use super::raw::RawVariants;
+use super::body::{check_create_extra, toml_table_to_json};
 use crate::model::Metric;
+use crate::scenario::diag::{Diagnostic, Source, closest};
+use crate::scenario::plan::{AgentTemplate, Fixture, FixtureKind, Matrix, Variants};
+use crate::scenario::raw::RawVariants;
 
 /// Combinations a matrix may make: each is an agent created in setup and a column of every
 /// comparison, and each needs its share of the samples for the statistics to mean anything.
@@ -22,7 +22,7 @@ const PLACEHOLDERS: [&str; 3] = ["model", "m", "prompt"];
 
 /// Checks `[variants]`; returns the settings and the matrix's agents, to follow `agents` (the
 /// scenario's `[[agents]]`, whose names they must not take).
-pub fn check_variants(
+pub(super) fn check_variants(
     raw: &Spanned<RawVariants>,
     agents: &[Fixture],
     template: &AgentTemplate,
