@@ -6,10 +6,12 @@
 //! Imports run raw <- check -> plan, and only so: check reads raw and builds plan, while raw and
 //! plan import neither each other nor check. A raw key that names one of a plan enum's values
 //! (`op`, `retry_after`, `arrival`, `saturation`) reads into a raw mirror of that enum, with the
-//! same spellings and serde name, which check maps over. [`flags`] applies the command line onto
-//! a plan, and [`diag`] is the errors they all report.
+//! same spellings and serde name, which check maps over. describe.rs prints a plan for
+//! `agentload validate` (importing plan only), [`flags`] applies the command line onto a plan,
+//! and [`diag`] is the errors they all report.
 
 pub mod check;
+mod describe;
 pub mod diag;
 pub mod flags;
 pub mod plan;

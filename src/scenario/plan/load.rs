@@ -187,67 +187,6 @@ impl Load {
     }
 }
 
-impl fmt::Display for Load {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let human = |d: Duration| humantime::format_duration(d).to_string();
-        match &self.pacing {
-            Pacing::Closed {
-                vus,
-                think_time,
-                max_rate,
-            } => {
-                if vus.stages.is_empty() {
-                    write!(
-                        f,
-                        "closed model, {} virtual user{}",
-                        vus.start,
-                        if vus.start == 1 { "" } else { "s" }
-                    )?;
-                } else {
-                    write!(f, "closed model, virtual users {}", vus.start)?;
-                    for stage in &vus.stages {
-                        write!(f, " -> {} over {}", stage.target, human(stage.duration))?;
-                    }
-                }
-                if let Some(think) = think_time {
-                    write!(f, ", think time {think}")?;
-                }
-                if let Some(rate) = max_rate {
-                    write!(f, ", at most {rate} iterations")?;
-                }
-            }
-            Pacing::Open {
-                rate,
-                arrival,
-                max_in_flight,
-                saturation,
-                max_queue,
-            } => {
-                if rate.stages.is_empty() {
-                    write!(f, "open model, {} {arrival} arrivals", rate.start)?;
-                } else {
-                    write!(f, "open model, {arrival} arrivals from {}", rate.start)?;
-                    for stage in &rate.stages {
-                        write!(f, " -> {} over {}", stage.target, human(stage.duration))?;
-                    }
-                }
-                write!(f, "; at most {max_in_flight} in flight, then {saturation}")?;
-                if *saturation == Saturation::Queue {
-                    write!(f, " (up to {max_queue} waiting)")?;
-                }
-            }
-        }
-        if !self.warmup.is_zero() {
-            write!(
-                f,
-                "; the first {} are warmup, left out of the summary",
-                human(self.warmup)
-            )?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

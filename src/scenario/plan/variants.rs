@@ -1,8 +1,6 @@
 //! The checked `[variants]`: the matrix of models and system prompts the compared agents were
 //! made from, and the metric variants are ranked by.
 
-use std::fmt;
-
 use crate::model::Metric;
 
 /// What the plan knows about its variants beyond the fixtures themselves.
@@ -31,25 +29,5 @@ impl Matrix {
         let index = self.names.iter().position(|n| n == name)?;
         let prompts = self.system_prompts.len();
         Some((index / prompts, index % prompts))
-    }
-}
-
-impl fmt::Display for Matrix {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plural = |n: usize, noun: &str| {
-            if n == 1 {
-                format!("1 {noun}")
-            } else {
-                format!("{n} {noun}s")
-            }
-        };
-        write!(
-            f,
-            "{} × {} = {}, named \"{}\"",
-            plural(self.models.len(), "model"),
-            plural(self.system_prompts.len(), "system prompt"),
-            plural(self.names.len(), "agent"),
-            self.pattern
-        )
     }
 }
