@@ -1,5 +1,6 @@
 //! The checked plan: what a run will do, in domain types only. Everything past the scenario
-//! layer reads this, never the file or the flags.
+//! layer reads this, never the file or the flags. check/ builds it from raw/ (this imports
+//! neither), and describe.rs puts it in words for `agentload validate`.
 
 pub mod load;
 pub mod variants;
