@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::check::{check_body, normalize_base_url, unmeasurable};
 use super::diag::Diagnostic;
-use super::load::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE};
+use super::plan::load::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE};
 use super::*;
 use crate::model::Op;
 use crate::model::is_loopback_url;

@@ -1,18 +1,28 @@
 //! Scenario files: reading, parsing and checking them into a [`Plan`], with errors that name the
 //! file, line, column and key; and the command-line flags applied on top, or making a whole plan.
+//!
+//! Split one way, by stage: [`raw`] is the file as serde reads it, [`check`] turns each of its
+//! sections into the types of [`plan`] (one file per section), and [`plan`] is what a run does.
+//! Imports run raw <- check -> plan, and only so: check reads raw and builds plan, while raw and
+//! plan import neither each other nor check. A raw key that names one of a plan enum's values
+//! (`op`, `retry_after`, `arrival`, `saturation`) reads into a raw mirror of that enum, with the
+//! same spellings and serde name, which check maps over. describe.rs prints a plan for
+//! `agentload validate` (importing plan only), [`flags`] applies the command line onto a plan,
+//! and [`diag`] is the errors they all report.
 
 pub mod check;
+mod describe;
 pub mod diag;
-pub mod file;
 pub mod flags;
-pub mod load;
 pub mod plan;
-pub mod variants;
+pub mod raw;
 
 use std::path::Path;
 
 pub use diag::Diagnostic;
 pub use flags::Overrides;
+/// `scenario::load::DEFAULT_MAX_IN_FLIGHT` and the other defaults of the load.
+pub use plan::load;
 pub use plan::*;
 
 use diag::Source;
@@ -46,7 +56,7 @@ pub fn load(path: &Path) -> Result<Plan, Diagnostic> {
 pub fn parse(origin: &str, bytes: &[u8], default_name: &str) -> Result<Plan, Diagnostic> {
     let text = as_text(origin, bytes)?;
     let source = Source::new(origin, text);
-    let raw: file::RawScenario = toml::from_str(text).map_err(|err| source.from_toml(&err))?;
+    let raw: raw::RawScenario = toml::from_str(text).map_err(|err| source.from_toml(&err))?;
     check::check(raw, &source, origin, default_name)
 }
 

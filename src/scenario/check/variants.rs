@@ -1,78 +1,28 @@
 //! `[variants]`: the agents to compare made as a matrix of models and system prompts (one
 //! agent per combination, named by a pattern), and the metric variants are ranked by. The
-//! checked types, and the checks that make them, each error at its key.
+//! checks that make the plan's [`Variants`], each error at its key.
 
 use std::collections::HashSet;
-use std::fmt;
 
 use serde_json::Map;
 use toml::Spanned;
 
-use super::check::{check_create_extra, toml_table_to_json};
-use super::diag::{Diagnostic, Source, closest};
-use super::file::RawVariants;
-use super::plan::{AgentTemplate, Fixture, FixtureKind};
+use super::body::{check_create_extra, toml_table_to_json};
 use crate::model::Metric;
+use crate::scenario::diag::{Diagnostic, Source, closest};
+use crate::scenario::plan::{AgentTemplate, Fixture, FixtureKind, Matrix, Variants};
+use crate::scenario::raw::RawVariants;
 
 /// Combinations a matrix may make: each is an agent created in setup and a column of every
 /// comparison, and each needs its share of the samples for the statistics to mean anything.
 pub const MAX_COMBINATIONS: usize = 64;
-
-/// What the plan knows about its variants beyond the fixtures themselves.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Variants {
-    /// The matrix the scenario declared, if any; its agents are in `Plan::fixtures`.
-    pub matrix: Option<Matrix>,
-    /// The metric the comparison ranks by; `None`: ttfs for streams, latency otherwise.
-    pub rank_by: Option<Metric>,
-}
-
-/// A matrix of models and system prompts: one agent per combination, models major.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Matrix {
-    pub models: Vec<String>,
-    pub system_prompts: Vec<String>,
-    /// The name pattern the agents were named by.
-    pub pattern: String,
-    /// The agents' names, models major: `names[m * system_prompts.len() + p]`.
-    pub names: Vec<String>,
-}
-
-impl Matrix {
-    /// The (model, prompt) indexes of the agent named `name`, if it is one of the matrix's.
-    pub fn cell(&self, name: &str) -> Option<(usize, usize)> {
-        let index = self.names.iter().position(|n| n == name)?;
-        let prompts = self.system_prompts.len();
-        Some((index / prompts, index % prompts))
-    }
-}
-
-impl fmt::Display for Matrix {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plural = |n: usize, noun: &str| {
-            if n == 1 {
-                format!("1 {noun}")
-            } else {
-                format!("{n} {noun}s")
-            }
-        };
-        write!(
-            f,
-            "{} × {} = {}, named \"{}\"",
-            plural(self.models.len(), "model"),
-            plural(self.system_prompts.len(), "system prompt"),
-            plural(self.names.len(), "agent"),
-            self.pattern
-        )
-    }
-}
 
 /// The placeholders a name pattern may use.
 const PLACEHOLDERS: [&str; 3] = ["model", "m", "prompt"];
 
 /// Checks `[variants]`; returns the settings and the matrix's agents, to follow `agents` (the
 /// scenario's `[[agents]]`, whose names they must not take).
-pub fn check_variants(
+pub(super) fn check_variants(
     raw: &Spanned<RawVariants>,
     agents: &[Fixture],
     template: &AgentTemplate,
