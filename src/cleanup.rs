@@ -15,15 +15,31 @@ use crate::model::{AuthScheme, Timeouts};
 pub const ROOT: &str = "agentload-";
 
 /// Checks a `--prefix`: it must start with `agentload-`.
-pub fn check_prefix(prefix: &str) -> Result<String, String> {
+pub fn check_prefix(prefix: &str) -> Result<String, CleanupError> {
     if prefix.starts_with(ROOT) {
         Ok(prefix.to_owned())
     } else {
-        Err(format!(
-            "{prefix:?} does not start with {ROOT}: cleanup only deletes agents agentload created; \
-             write e.g. --prefix agentload-1a2b3c4d- (or use --run-id 1a2b3c4d)"
-        ))
+        Err(CleanupError::Prefix(prefix.to_owned()))
     }
+}
+
+/// Why a cleanup could not look for, or was told not to touch, a run's agents.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    /// A `--prefix` outside the names agentload gives.
+    #[error(
+        "{0:?} does not start with {ROOT}: cleanup only deletes agents agentload created; write e.g. --prefix agentload-1a2b3c4d- (or use --run-id 1a2b3c4d)"
+    )]
+    Prefix(String),
+    /// The token cannot go into a header.
+    #[error("the token cannot be sent: {0}")]
+    Token(String),
+    /// The client cannot be built for the target.
+    #[error("--target {url}: {reason}")]
+    Client { url: String, reason: String },
+    /// The team's agents could not be listed (the target's answer, token scrubbed).
+    #[error("cannot list the team's agents: {0}")]
+    List(String),
 }
 
 /// Where to clean up and what.
@@ -46,9 +62,9 @@ pub struct Outcome {
 }
 
 impl Cleanup {
-    fn client(&self) -> Result<ApiClient, String> {
+    fn client(&self) -> Result<ApiClient, CleanupError> {
         let credentials = Credentials::new(AuthScheme::default(), &self.token)
-            .map_err(|err| format!("the token cannot be sent: {err}"))?;
+            .map_err(|err| CleanupError::Token(err.to_string()))?;
         let timeouts = Timeouts {
             total: Duration::from_secs(15),
             ..Timeouts::default()
@@ -61,20 +77,23 @@ impl Cleanup {
             max_idle_connections: 8,
             max_event_bytes: crate::api::sse::SseDecoder::DEFAULT_MAX_EVENT_BYTES,
         })
-        .map_err(|err| format!("--target {}: {err}", self.base_url))
+        .map_err(|err| CleanupError::Client {
+            url: self.base_url.clone(),
+            reason: err.to_string(),
+        })
     }
 
     /// Lists the team's agents named with the prefix and, when `delete`, deletes them.
-    pub async fn run(&self, delete: bool) -> Result<Outcome, String> {
+    pub async fn run(&self, delete: bool) -> Result<Outcome, CleanupError> {
         let client = self.client()?;
         let call = client.list(None).await;
         let agents: Vec<AgentInfo> = match (call.value, call.sample.outcome) {
             (Some(agents), _) => agents,
             (None, Err(failure)) => {
-                return Err(redact(
-                    &format!("cannot list the team's agents: {failure}"),
+                return Err(CleanupError::List(redact(
+                    &failure.to_string(),
                     &self.token,
-                ));
+                )));
             }
             (None, Ok(())) => Vec::new(),
         };
@@ -107,10 +126,15 @@ mod tests {
     #[test]
     fn prefixes_stay_inside_agentload_names() {
         assert_eq!(
-            check_prefix("agentload-1a2b-").as_deref(),
-            Ok("agentload-1a2b-")
+            check_prefix("agentload-1a2b-").ok().as_deref(),
+            Some("agentload-1a2b-")
         );
-        assert!(check_prefix("prod-").unwrap_err().contains("agentload-"));
+        assert!(
+            check_prefix("prod-")
+                .unwrap_err()
+                .to_string()
+                .contains("agentload-")
+        );
         assert!(check_prefix("").is_err());
         assert!(check_prefix("agentload").is_err());
     }

@@ -29,19 +29,19 @@ pub(super) fn slo_flag(text: &str) -> Result<Objective, String> {
     Objective::parse_expr(text)
 }
 
-pub(super) fn shard_flag(text: &str) -> Result<Shard, String> {
+pub(super) fn shard_flag(text: &str) -> Result<Shard, shard::ShardError> {
     Shard::parse(text)
 }
 
-pub(super) fn run_id_flag(text: &str) -> Result<String, String> {
+pub(super) fn run_id_flag(text: &str) -> Result<String, shard::ShardError> {
     shard::check_run_id(text)
 }
 
-pub(super) fn prefix_flag(text: &str) -> Result<String, String> {
+pub(super) fn prefix_flag(text: &str) -> Result<String, crate::cleanup::CleanupError> {
     crate::cleanup::check_prefix(text)
 }
 
-pub(super) fn start_at_flag(text: &str) -> Result<SystemTime, String> {
+pub(super) fn start_at_flag(text: &str) -> Result<SystemTime, shard::ShardError> {
     shard::check_start_at(text, SystemTime::now())
 }
 

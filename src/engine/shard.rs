@@ -42,27 +42,24 @@ impl Shard {
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
     /// Parses `I/N`, e.g. `0/4`.
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let help = "write I/N with I from 0 to N-1, e.g. --shard 0/4 (in a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/4)";
+    pub fn parse(text: &str) -> Result<Shard, ShardError> {
         let (index, count) = text
             .split_once('/')
-            .ok_or_else(|| format!("{text:?} is not I/N; {help}"))?;
-        let number = |part: &str, what: &str| {
+            .ok_or_else(|| ShardError::NotIOverN(text.to_owned()))?;
+        let number = |part: &str, what: &'static str| {
             part.trim()
                 .parse::<u32>()
-                .map_err(|_| format!("{what} {part:?} is not a whole number; {help}"))
+                .map_err(|_| ShardError::NotANumber {
+                    what,
+                    part: part.to_owned(),
+                })
         };
         let (index, count) = (number(index, "the index")?, number(count, "the count")?);
         if count == 0 || count > MAX_SHARDS {
-            return Err(format!(
-                "the count must be 1 to {MAX_SHARDS}, not {count}; {help}"
-            ));
+            return Err(ShardError::Count(count));
         }
         if index >= count {
-            return Err(format!(
-                "shard {index} does not exist among {count} (they are 0 to {}); {help}",
-                count - 1
-            ));
+            return Err(ShardError::NoSuchShard { index, count });
         }
         Ok(Shard { index, count })
     }
@@ -135,46 +132,75 @@ impl Shard {
 
 /// Checks a `--run-id`: 1 to 32 ASCII letters, digits or `_`. No `-`, so the prefix
 /// `agentload-<id>-` of one run can never be the start of another run's.
-pub fn check_run_id(id: &str) -> Result<String, String> {
-    let help = "use 1 to 32 letters, digits or _ (no -), e.g. --run-id nightly_0412";
+pub fn check_run_id(id: &str) -> Result<String, ShardError> {
     if id.is_empty() || id.len() > MAX_RUN_ID {
-        return Err(format!(
-            "{id:?} has {} characters; {help}",
-            id.chars().count()
-        ));
+        return Err(ShardError::RunIdLength {
+            id: id.to_owned(),
+            chars: id.chars().count(),
+        });
     }
     if let Some(bad) = id
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
     {
-        return Err(format!("{id:?} contains {bad:?}; {help}"));
+        return Err(ShardError::RunIdChar {
+            id: id.to_owned(),
+            bad,
+        });
     }
     Ok(id.to_owned())
 }
 
 /// Parses a `--start-at` instant (RFC 3339 in UTC, e.g. `2026-05-01T12:00:00Z`) and checks it
 /// against `now`: not in the past, at most a day ahead.
-pub fn check_start_at(text: &str, now: SystemTime) -> Result<SystemTime, String> {
-    let at = humantime::parse_rfc3339_weak(text.trim()).map_err(|err| {
-        format!(
-            "{text:?} is not an RFC 3339 UTC time ({err}); write e.g. 2026-05-01T12:00:00Z, \
-             or $(date -u -d '+2 min' +%Y-%m-%dT%H:%M:%SZ)"
-        )
+pub fn check_start_at(text: &str, now: SystemTime) -> Result<SystemTime, ShardError> {
+    let at = humantime::parse_rfc3339_weak(text.trim()).map_err(|err| ShardError::NotATime {
+        text: text.to_owned(),
+        reason: err.to_string(),
     })?;
     if at < now {
         let ago = now.duration_since(at).unwrap_or_default();
-        return Err(format!(
-            "{text} is {} in the past; give a time a little ahead, long enough for every shard \
-             to start and set up, e.g. $(date -u -d '+2 min' +%Y-%m-%dT%H:%M:%SZ)",
-            humantime::format_duration(Duration::from_secs(ago.as_secs().max(1)))
-        ));
+        return Err(ShardError::InThePast {
+            text: text.to_owned(),
+            ago: humantime::format_duration(Duration::from_secs(ago.as_secs().max(1))).to_string(),
+        });
     }
     if at.duration_since(now).unwrap_or_default() > MAX_START_AHEAD {
-        return Err(format!(
-            "{text} is more than 24 hours ahead; a shard would wait that long (check the date and that it is UTC)"
-        ));
+        return Err(ShardError::TooFarAhead(text.to_owned()));
     }
     Ok(at)
+}
+
+const SHARD_HELP: &str = "write I/N with I from 0 to N-1, e.g. --shard 0/4 (in a Kubernetes Indexed Job: --shard $(JOB_COMPLETION_INDEX)/4)";
+const RUN_ID_HELP: &str = "use 1 to 32 letters, digits or _ (no -), e.g. --run-id nightly_0412";
+
+/// A `--shard`, `--run-id` or `--start-at` that cannot be used, with how to write it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    #[error("{0:?} is not I/N; {SHARD_HELP}")]
+    NotIOverN(String),
+    #[error("{what} {part:?} is not a whole number; {SHARD_HELP}")]
+    NotANumber { what: &'static str, part: String },
+    #[error("the count must be 1 to {MAX_SHARDS}, not {0}; {SHARD_HELP}")]
+    Count(u32),
+    #[error("shard {index} does not exist among {count} (they are 0 to {last}); {SHARD_HELP}", last = count - 1)]
+    NoSuchShard { index: u32, count: u32 },
+    #[error("{id:?} has {chars} characters; {RUN_ID_HELP}")]
+    RunIdLength { id: String, chars: usize },
+    #[error("{id:?} contains {bad:?}; {RUN_ID_HELP}")]
+    RunIdChar { id: String, bad: char },
+    #[error(
+        "{text:?} is not an RFC 3339 UTC time ({reason}); write e.g. 2026-05-01T12:00:00Z, or $(date -u -d '+2 min' +%Y-%m-%dT%H:%M:%SZ)"
+    )]
+    NotATime { text: String, reason: String },
+    #[error(
+        "{text} is {ago} in the past; give a time a little ahead, long enough for every shard to start and set up, e.g. $(date -u -d '+2 min' +%Y-%m-%dT%H:%M:%SZ)"
+    )]
+    InThePast { text: String, ago: String },
+    #[error(
+        "{0} is more than 24 hours ahead; a shard would wait that long (check the date and that it is UTC)"
+    )]
+    TooFarAhead(String),
 }
 
 #[cfg(test)]
@@ -196,12 +222,28 @@ mod tests {
     fn shard_flags_parse_and_name_what_is_wrong() {
         assert_eq!(Shard::parse("0/4"), Ok(Shard { index: 0, count: 4 }));
         assert_eq!(Shard::parse(" 3 / 4 "), Ok(Shard { index: 3, count: 4 }));
-        assert!(Shard::parse("4/4").unwrap_err().contains("0 to 3"));
-        assert!(Shard::parse("0/0").unwrap_err().contains("1 to"));
-        assert!(Shard::parse("1").unwrap_err().contains("not I/N"));
+        assert!(
+            Shard::parse("4/4")
+                .unwrap_err()
+                .to_string()
+                .contains("0 to 3")
+        );
+        assert!(
+            Shard::parse("0/0")
+                .unwrap_err()
+                .to_string()
+                .contains("1 to")
+        );
+        assert!(
+            Shard::parse("1")
+                .unwrap_err()
+                .to_string()
+                .contains("not I/N")
+        );
         assert!(
             Shard::parse("a/2")
                 .unwrap_err()
+                .to_string()
                 .contains("JOB_COMPLETION_INDEX")
         );
         assert_eq!(Shard::parse("2/5").unwrap().to_string(), "2/5");
@@ -387,8 +429,13 @@ mod tests {
     #[test]
     fn run_ids_are_short_and_safe() {
         assert_eq!(check_run_id("nightly_0412"), Ok("nightly_0412".into()));
-        assert!(check_run_id("a-b").unwrap_err().contains("'-'"));
-        assert!(check_run_id("").unwrap_err().contains("0 characters"));
+        assert!(check_run_id("a-b").unwrap_err().to_string().contains("'-'"));
+        assert!(
+            check_run_id("")
+                .unwrap_err()
+                .to_string()
+                .contains("0 characters")
+        );
         assert!(check_run_id(&"x".repeat(33)).is_err());
         assert!(check_run_id("é").is_err());
     }
@@ -398,11 +445,15 @@ mod tests {
         let now = humantime::parse_rfc3339("2026-05-01T12:00:00Z").unwrap();
         let at = check_start_at("2026-05-01T12:00:30Z", now).unwrap();
         assert_eq!(at.duration_since(now).unwrap(), Duration::from_secs(30));
-        let past = check_start_at("2026-05-01T11:59:00Z", now).unwrap_err();
+        let past = check_start_at("2026-05-01T11:59:00Z", now)
+            .unwrap_err()
+            .to_string();
         assert!(past.contains("1m in the past"), "{past}");
-        let far = check_start_at("2026-05-03T12:00:00Z", now).unwrap_err();
+        let far = check_start_at("2026-05-03T12:00:00Z", now)
+            .unwrap_err()
+            .to_string();
         assert!(far.contains("24 hours"), "{far}");
-        let bad = check_start_at("tomorrow", now).unwrap_err();
+        let bad = check_start_at("tomorrow", now).unwrap_err().to_string();
         assert!(bad.contains("RFC 3339"), "{bad}");
         // Fractions of a second are kept.
         let at = check_start_at("2026-05-01T12:00:01.250Z", now).unwrap();
