@@ -560,19 +560,7 @@ mod tests {
         assert!(parse_ms("5s").is_err());
     }
 
-    /// `n` values (µs) from a seeded log-normal with median `median` and σ 0.5 on the log
-    /// scale: skewed like real latencies.
-    fn lognormal(seed: u64, n: usize, median: f64) -> Vec<u64> {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
-        (0..n)
-            .map(|_| {
-                let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                (median * (0.5 * z).exp()).round() as u64
-            })
-            .collect()
-    }
+    use crate::stats::samples::lognormal;
 
     /// Asserts `actual` serializes to the JSON `expected`, numbers to 1e-12 relative.
     fn assert_pinned_json(actual: &impl serde::Serialize, expected: &str) {

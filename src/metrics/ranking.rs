@@ -330,15 +330,7 @@ mod tests {
 
     /// The latencies of [`lognormal_cell`].
     fn lognormal_ms(rng: &mut rand::rngs::SmallRng, n: usize, median: f64) -> Vec<u64> {
-        use rand::RngExt;
-        (0..n)
-            .map(|_| {
-                // Box-Muller.
-                let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                (median * (0.5 * z).exp()).round() as u64
-            })
-            .collect()
+        crate::stats::samples::lognormal_from(rng, n, median)
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod proportions;
 pub mod rank;
 
 #[cfg(test)]
-mod samples;
+pub(crate) mod samples;
 
 pub use bootstrap::bootstrap_change;
 pub use buckets::Buckets;

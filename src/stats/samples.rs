@@ -7,7 +7,11 @@ use rand::{RngExt, SeedableRng};
 /// `n` values from a seeded log-normal with median `median` and σ 0.5 on the log scale:
 /// skewed like real latencies (values in µs).
 pub fn lognormal(seed: u64, n: usize, median: f64) -> Vec<u64> {
-    let mut rng = SmallRng::seed_from_u64(seed);
+    lognormal_from(&mut SmallRng::seed_from_u64(seed), n, median)
+}
+
+/// [`lognormal`], drawing from `rng`.
+pub fn lognormal_from(rng: &mut SmallRng, n: usize, median: f64) -> Vec<u64> {
     (0..n)
         .map(|_| {
             // Box-Muller.
