@@ -111,7 +111,9 @@ impl Cleanup {
             for (id, result) in fixtures::delete_all(&client, ids).await {
                 match result {
                     Ok(()) => outcome.deleted += 1,
-                    Err(why) => outcome.left.push((id, redact(&why, &self.token))),
+                    Err(why) => outcome
+                        .left
+                        .push((id, redact(&why.to_string(), &self.token))),
                 }
             }
         }

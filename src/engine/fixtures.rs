@@ -257,7 +257,7 @@ pub async fn teardown(
                 registry.remove(&id);
                 report.deleted += 1;
             }
-            Err(why) => report.left.push((id.clone(), why)),
+            Err(why) => report.left.push((id.clone(), why.to_string())),
         }
         handled.insert(id);
     }
@@ -273,7 +273,7 @@ pub async fn teardown(
                 for (id, result) in delete_all(client, leftovers).await {
                     match result {
                         Ok(()) => report.deleted += 1,
-                        Err(why) => report.left.push((id, why)),
+                        Err(why) => report.left.push((id, why.to_string())),
                     }
                 }
             }
@@ -285,7 +285,10 @@ pub async fn teardown(
 }
 
 /// Deletes `ids`, eight at a time, each with retries; returns how each went.
-pub async fn delete_all(client: &ApiClient, ids: Vec<String>) -> Vec<(String, Result<(), String>)> {
+pub async fn delete_all(
+    client: &ApiClient,
+    ids: Vec<String>,
+) -> Vec<(String, Result<(), Failure>)> {
     futures::stream::iter(ids)
         .map(|id| async move {
             let result = delete_with_retry(client, &id).await;
@@ -298,8 +301,8 @@ pub async fn delete_all(client: &ApiClient, ids: Vec<String>) -> Vec<(String, Re
 
 /// Deletes one agent, retrying what may pass on a second try (waiting as `Retry-After` says,
 /// up to 10 s); a 404 means it is already gone.
-async fn delete_with_retry(client: &ApiClient, id: &str) -> Result<(), String> {
-    let mut last = String::new();
+async fn delete_with_retry(client: &ApiClient, id: &str) -> Result<(), Failure> {
+    let mut last = None;
     let mut pause = Duration::ZERO;
     for attempt in 0..4u32 {
         if attempt > 0 {
@@ -321,7 +324,7 @@ async fn delete_with_retry(client: &ApiClient, id: &str) -> Result<(), String> {
                         | ErrorClass::TimeoutTotal
                         | ErrorClass::StreamCut
                 );
-                last = failure.to_string();
+                last = Some(failure);
                 if !retry {
                     break;
                 }
@@ -333,7 +336,7 @@ async fn delete_with_retry(client: &ApiClient, id: &str) -> Result<(), String> {
             }
         }
     }
-    Err(last)
+    Err(last.expect("the loop ends on a success or after a failure"))
 }
 
 #[cfg(test)]

@@ -88,6 +88,18 @@ pub fn worker_count(threads: usize, concurrency: u32) -> usize {
     threads.min(concurrency as usize).max(1)
 }
 
+/// Why a worker thread could not do its share: a fault of the harness, reported as one of
+/// the run's problems.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("cannot start a worker runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("{0}")]
+    Client(String),
+    #[error("a task outlived its worker")]
+    TaskOutlived,
+}
+
 /// Starts a worker thread.
 pub fn spawn(index: usize, work: Work, shared: Shared) -> std::io::Result<Started> {
     let (ready_tx, ready) = oneshot::channel();
@@ -101,7 +113,7 @@ pub fn spawn(index: usize, work: Work, shared: Shared) -> std::io::Result<Starte
                 run_worker(index, work, shared, ready_tx, go_rx).unwrap_or_else(|problem| {
                     WorkerReport {
                         recorder: Recorder::new(variants),
-                        problems: vec![problem],
+                        problems: vec![problem.to_string()],
                     }
                 });
             let _ = done_tx.send(report);
@@ -115,18 +127,18 @@ fn run_worker(
     shared: Shared,
     ready: oneshot::Sender<()>,
     go: oneshot::Receiver<Instant>,
-) -> Result<WorkerReport, String> {
+) -> Result<WorkerReport, WorkerError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|err| format!("cannot start a worker runtime: {err}"))?;
+        .map_err(WorkerError::Runtime)?;
     let mut options = shared.client.clone();
     options.max_idle_connections = match &work {
         Work::Users(users) => users.numbers.len(),
         Work::Arrivals(slots) => slots.slots,
     }
     .max(1);
-    let client = ApiClient::new(options)?;
+    let client = ApiClient::new(options).map_err(|err| WorkerError::Client(err.to_string()))?;
     let _ = ready.send(());
     let Ok(start) = go.blocking_recv() else {
         // The load phase gave up before starting (another worker failed).
@@ -174,7 +186,7 @@ fn run_worker(
         problems
     });
     drop(local);
-    let context = Rc::try_unwrap(context).map_err(|_| "a task outlived its worker".to_owned())?;
+    let context = Rc::try_unwrap(context).map_err(|_| WorkerError::TaskOutlived)?;
     Ok(WorkerReport {
         recorder: context.recorder.into_inner(),
         problems,

@@ -74,6 +74,7 @@ pub(super) fn check_agents(
                 }
                 let extra = match &agent.body {
                     Some(body) => toml_table_to_json(body.get_ref())
+                        .map_err(|err| err.to_string())
                         .and_then(|fields| {
                             check_create_extra(&fields)
                                 .map_err(|(m, _)| m)

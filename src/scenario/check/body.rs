@@ -36,23 +36,27 @@ pub(in crate::scenario) fn check_body(op: MixOp, body: &Value) -> Result<(), (St
     }
 }
 
+/// A TOML float that JSON cannot hold (NaN, an infinity).
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{0} has no JSON form; use a finite number")]
+pub struct NotJson(pub f64);
+
 /// A TOML table as JSON, unchanged but for dates and times, which become RFC 3339 strings.
 /// NaN and infinities have no JSON form and are refused.
-pub fn toml_table_to_json(table: &toml::Table) -> Result<Map<String, Value>, String> {
+pub fn toml_table_to_json(table: &toml::Table) -> Result<Map<String, Value>, NotJson> {
     table
         .iter()
         .map(|(k, v)| Ok((k.clone(), toml_to_json(v)?)))
         .collect()
 }
 
-fn toml_to_json(value: &toml::Value) -> Result<Value, String> {
+fn toml_to_json(value: &toml::Value) -> Result<Value, NotJson> {
     Ok(match value {
         toml::Value::String(s) => Value::String(s.clone()),
         toml::Value::Integer(i) => Value::from(*i),
-        toml::Value::Float(f) => Value::Number(
-            serde_json::Number::from_f64(*f)
-                .ok_or_else(|| format!("{f} has no JSON form; use a finite number"))?,
-        ),
+        toml::Value::Float(f) => {
+            Value::Number(serde_json::Number::from_f64(*f).ok_or(NotJson(*f))?)
+        }
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(items) => {

@@ -119,7 +119,7 @@ fn check_mix_entry(
         }
         (Some(table), None) => {
             let fields = toml_table_to_json(table.get_ref())
-                .map_err(|message| source.at_value(table, message, "write a finite number"))?;
+                .map_err(|err| source.at_value(table, err.to_string(), "write a finite number"))?;
             Some((Value::Object(fields), table.span()))
         }
         (None, Some(json)) => {

@@ -100,14 +100,15 @@ pub(super) fn check_variants(
             Some(help.to_owned()),
         ),
     };
-    let pieces = parse_pattern(&pattern).map_err(|message| {
+    let pieces = parse_pattern(&pattern).map_err(|err| {
         pattern_error(
-            message,
+            err.to_string(),
             "write a pattern with {model}, {m} (model number) and {prompt} (prompt number), e.g. name = \"{model}/p{prompt}\"",
         )
     })?;
     let extra = match &table.body {
         Some(body) => toml_table_to_json(body.get_ref())
+            .map_err(|err| err.to_string())
             .and_then(|fields| {
                 check_create_extra(&fields)
                     .map_err(|(message, _)| message)
@@ -251,26 +252,35 @@ enum Piece {
     PromptNumber,
 }
 
+/// What is wrong with a name pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum PatternError {
+    #[error("the name pattern is empty")]
+    Empty,
+    #[error("the name pattern {0:?} has a `}}` without a `{{`")]
+    Unopened(String),
+    #[error("the name pattern {0:?} has a `{{` without a `}}`")]
+    Unclosed(String),
+    #[error("the name pattern has an unknown placeholder {{{name}}}; it may use {all}", all = PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", "))]
+    Unknown { name: String },
+}
+
 /// Splits a name pattern into text and placeholders; the error says what is wrong.
-fn parse_pattern(pattern: &str) -> Result<Vec<Piece>, String> {
+fn parse_pattern(pattern: &str) -> Result<Vec<Piece>, PatternError> {
     if pattern.is_empty() {
-        return Err("the name pattern is empty".to_owned());
+        return Err(PatternError::Empty);
     }
     let mut pieces = Vec::new();
     let mut rest = pattern;
     while let Some(open) = rest.find(['{', '}']) {
         if rest[open..].starts_with('}') {
-            return Err(format!(
-                "the name pattern {pattern:?} has a `}}` without a `{{`"
-            ));
+            return Err(PatternError::Unopened(pattern.to_owned()));
         }
         if open > 0 {
             pieces.push(Piece::Text(rest[..open].to_owned()));
         }
         let Some(close) = rest[open..].find('}') else {
-            return Err(format!(
-                "the name pattern {pattern:?} has a `{{` without a `}}`"
-            ));
+            return Err(PatternError::Unclosed(pattern.to_owned()));
         };
         let placeholder = &rest[open + 1..open + close];
         pieces.push(match placeholder {
@@ -278,10 +288,9 @@ fn parse_pattern(pattern: &str) -> Result<Vec<Piece>, String> {
             "m" => Piece::ModelNumber,
             "prompt" => Piece::PromptNumber,
             other => {
-                return Err(format!(
-                    "the name pattern has an unknown placeholder {{{other}}}; it may use {}",
-                    PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
-                ));
+                return Err(PatternError::Unknown {
+                    name: other.to_owned(),
+                });
             }
         });
         rest = &rest[open + close + 1..];
@@ -400,13 +409,24 @@ mod tests {
         let pieces = parse_pattern("{model}/p{prompt}").unwrap();
         assert_eq!(render(&pieces, "fast", 1, 2), "fast/p2");
         assert_eq!(render(&parse_pattern("m{m}").unwrap(), "x:y", 3, 1), "m3");
-        assert!(parse_pattern("{modle}").unwrap_err().contains("{modle}"));
+        assert!(
+            parse_pattern("{modle}")
+                .unwrap_err()
+                .to_string()
+                .contains("{modle}")
+        );
         assert!(
             parse_pattern("a{model")
                 .unwrap_err()
+                .to_string()
                 .contains("without a `}`")
         );
-        assert!(parse_pattern("a}b").unwrap_err().contains("without a `{`"));
+        assert!(
+            parse_pattern("a}b")
+                .unwrap_err()
+                .to_string()
+                .contains("without a `{`")
+        );
         assert!(parse_pattern("").is_err());
     }
 }
