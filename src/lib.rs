@@ -19,6 +19,7 @@ pub mod rlimit;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod store;
 pub mod summary;
 pub mod sweep;
 

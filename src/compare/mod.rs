@@ -3,6 +3,8 @@
 //! distributions and a bootstrap interval of the percentile's change, both from the
 //! histograms), and a verdict. Behind `agentload compare` and `agentload run --baseline`.
 
+pub mod distributions;
+mod error;
 pub mod run_data;
 
 use std::fmt;
@@ -12,7 +14,9 @@ use crate::summary::comparison::{Comparison, Row, RowVerdict, Side};
 use crate::model::Metric;
 use crate::model::Op;
 use crate::stats::{self, Buckets};
-pub use run_data::{LoadError, RunData};
+pub use distributions::{Distributions, DistributionsSink};
+pub use error::CompareError;
+pub use run_data::RunData;
 
 /// The metrics compared when none are named: for every op that has them.
 pub const DEFAULT_METRICS: [Metric; 4] = [
@@ -173,7 +177,7 @@ pub fn compare(
     baseline: &RunData,
     current: &RunData,
     options: &Options,
-) -> Result<Comparison, String> {
+) -> Result<Comparison, CompareError> {
     let named = !options.metrics.is_empty();
     let specs = if named {
         options.metrics.clone()
@@ -204,10 +208,7 @@ pub fn compare(
             }
         }
         if named && !found {
-            return Err(format!(
-                "--metric {}: neither run has it (check the op and metric names against the runs' summary.json)",
-                spec.text
-            ));
+            return Err(CompareError::NotInRuns(spec.text.clone()));
         }
     }
     // In the API's op order, then as the metrics were asked for.
@@ -232,7 +233,7 @@ fn metric_row(
     stat: Stat,
     options: &Options,
 ) -> Option<Row> {
-    let tag = format!("{}.{}", op.name(), metric.name());
+    let tag = crate::store::hlog::tag(op, metric);
     let base = baseline.histograms.get(&tag).filter(|h| !h.is_empty());
     let cur = current.histograms.get(&tag).filter(|h| !h.is_empty());
     if base.is_none() && cur.is_none() {
@@ -537,7 +538,7 @@ mod tests {
             metrics: vec![MetricSpec::parse("run.server_time").unwrap()],
             ..Options::default()
         };
-        let err = compare(&base, &cur, &options).unwrap_err();
+        let err = compare(&base, &cur, &options).unwrap_err().to_string();
         assert!(err.contains("run.server_time"), "{err}");
     }
 

@@ -9,8 +9,6 @@ use super::step::{Percentiles, trim};
 use crate::report::charts::{self, Line, PALETTE};
 use crate::report::html::{STYLE, escape};
 
-pub const FILE_NAME: &str = "sweep.html";
-
 /// The page.
 pub fn render(report: &SweepReport) -> String {
     let mut out = String::new();
