@@ -31,7 +31,7 @@ const BUCKETS: usize = 40;
 pub struct Chart {
     /// Unique in the page: `chart-<id>`.
     pub id: String,
-    pub svg: Result<String, String>,
+    pub svg: Result<String, charts::ChartError>,
 }
 
 /// Writes `dir/report.html` through the store.
@@ -77,7 +77,7 @@ pub fn render(data: &RunData<'_>) -> String {
         match &chart.svg {
             Ok(svg) => out.push_str(svg),
             Err(err) => {
-                let _ = write!(out, "<p class=\"note\">{}</p>", escape(err));
+                let _ = write!(out, "<p class=\"note\">{}</p>", escape(&err.to_string()));
             }
         }
         out.push_str("</figure>\n");
