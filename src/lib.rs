@@ -20,6 +20,7 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
+pub mod store;
 pub mod summary;
 pub mod sweep;
 

@@ -18,7 +18,7 @@ pub struct ReportArgs {
 
 /// `agentload report`
 pub fn rerender(args: &ReportArgs) -> Exit {
-    let run = match crate::report::stored::StoredRun::load(&args.dir) {
+    let run = match crate::store::StoredRun::load(&args.dir) {
         Ok(run) => run,
         Err(err) => return invalid(err),
     };
@@ -32,6 +32,6 @@ pub fn rerender(args: &ReportArgs) -> Exit {
             eprintln!("report: {} ({})", out.display(), names.join(", "));
             Exit::Passed
         }
-        Err(err) => invalid(format!("--out: cannot write into {}: {err}", out.display())),
+        Err(err) => invalid(format!("--out: {err}")),
     }
 }

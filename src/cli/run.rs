@@ -22,7 +22,7 @@ use crate::metrics::threshold::Threshold;
 use crate::model::TimeoutKind;
 use crate::model::units::{Rate, parse_byte_size};
 use crate::scenario::{Arrival, MixOp, Overrides};
-use crate::{compare, engine, merge, report, scenario};
+use crate::{compare, engine, merge, report, scenario, store};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -213,7 +213,7 @@ pub fn run(args: &RunArgs) -> Exit {
         Ok(baseline) => baseline,
         Err(err) => return invalid(format!("--baseline: {err}")),
     };
-    let dir = match report::prepare_dir(args.out.as_deref(), &plan.name, SystemTime::now()) {
+    let dir = match store::prepare(args.out.as_deref(), &plan.name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
     };
@@ -222,15 +222,14 @@ pub fn run(args: &RunArgs) -> Exit {
         .run_id
         .clone()
         .unwrap_or_else(|| engine::target::random_hex(4));
-    let cannot_write =
-        |err: std::io::Error| invalid(format!("--out: cannot write into {}: {err}", dir.display()));
-    let mut series = match report::series_writers(&dir, &plan, &run_id) {
+    let cannot_write = |err: store::StoreError| invalid(format!("--out: {err}"));
+    let mut series = match store::series_writers(&dir, &plan, &run_id) {
         Ok(series) => series,
         Err(err) => return cannot_write(err),
     };
     let request_log = match args
         .log_requests
-        .then(|| engine::request_log::RequestLog::create(&dir))
+        .then(|| store::RequestsCsv::create(&dir).map(store::RequestsCsv::into_log))
         .transpose()
     {
         Ok(log) => log,
@@ -239,6 +238,11 @@ pub fn run(args: &RunArgs) -> Exit {
     // Keeps what report.html draws; filled as each second completes.
     let history = report::history::HistorySink::new(plan.load.warmup);
     series.push(Box::new(history.clone()));
+    // With --baseline: the run's distributions, as histograms.hlog will hold them.
+    let distributions = compare::DistributionsSink::new(plan.load.warmup);
+    if baseline.is_some() {
+        series.push(Box::new(distributions.clone()));
+    }
     let control = Arc::new(Control::new(plan.load.iteration_budget()));
     let abort_outcome =
         engine::abort::AbortWatch::new(&plan.thresholds, plan.load.warmup, control.clone()).map(
@@ -303,9 +307,9 @@ pub fn run(args: &RunArgs) -> Exit {
 
     let mut compare_error = None;
     if let Some(baseline) = &baseline {
-        let compared = compare::RunData::of_finished_run(&dir, &summary)
-            .map_err(|err| err.to_string())
-            .and_then(|current| compare::compare(baseline, &current, &args.compare_options()));
+        let current = compare::RunData::of_run(&dir, distributions.distributions(), &summary);
+        let compared = compare::compare(baseline, &current, &args.compare_options())
+            .map_err(|err| err.to_string());
         match compared {
             Ok(comparison) => summary.set_comparison(comparison),
             Err(err) => compare_error = Some(err),

@@ -3,6 +3,8 @@
 //! distributions and a bootstrap interval of the percentile's change, both from the
 //! histograms), and a verdict. Behind `agentload compare` and `agentload run --baseline`.
 
+pub mod distributions;
+mod error;
 pub mod run_data;
 
 use std::fmt;
@@ -12,7 +14,9 @@ use crate::summary::comparison::{Comparison, Row, RowVerdict, Side};
 use crate::model::Metric;
 use crate::model::Op;
 use crate::stats::{self, Buckets};
-pub use run_data::{LoadError, RunData};
+pub use distributions::{Distributions, DistributionsSink};
+pub use error::{CompareError, SpecError};
+pub use run_data::RunData;
 
 /// The metrics compared when none are named: for every op that has them.
 pub const DEFAULT_METRICS: [Metric; 4] = [
@@ -102,7 +106,7 @@ pub struct MetricSpec {
 }
 
 impl MetricSpec {
-    pub fn parse(text: &str) -> Result<MetricSpec, String> {
+    pub fn parse(text: &str) -> Result<MetricSpec, SpecError> {
         let mut parts: Vec<&str> = text.trim().split('.').collect();
         let op = match parts.first().and_then(|p| Op::from_name(p)) {
             Some(op) => {
@@ -123,24 +127,17 @@ impl MetricSpec {
             [name] => (*name, None),
             [name, stat] => (*name, Some(*stat)),
             _ => {
-                return Err(format!(
-                    "`{text}` is not [OP.]METRIC[.STAT]; e.g. run_stream.ttfs.p95, ttfs, latency.p99 or errors"
-                ));
+                return Err(SpecError::NotASpec(text.to_owned()));
             }
         };
-        let metric = Metric::from_name(name).ok_or_else(|| {
-            format!(
-                "`{name}` in `{text}` is not an op or a metric; ops: {}; metrics: {}, errors",
-                Op::ALL.map(|op| op.name()).join(", "),
-                Metric::ALL.map(|m| m.name()).join(", ")
-            )
+        let metric = Metric::from_name(name).ok_or_else(|| SpecError::UnknownName {
+            name: name.to_owned(),
+            text: text.to_owned(),
         })?;
         let stat = match stat {
-            Some(stat) => Stat::parse(stat).ok_or_else(|| {
-                format!(
-                    "`{stat}` in `{text}` is not a percentile; use one of {}",
-                    Stat::ALL.join(", ")
-                )
+            Some(stat) => Stat::parse(stat).ok_or_else(|| SpecError::NotAPercentile {
+                stat: stat.to_owned(),
+                text: text.to_owned(),
             })?,
             None => DEFAULT_STAT,
         };
@@ -173,7 +170,7 @@ pub fn compare(
     baseline: &RunData,
     current: &RunData,
     options: &Options,
-) -> Result<Comparison, String> {
+) -> Result<Comparison, CompareError> {
     let named = !options.metrics.is_empty();
     let specs = if named {
         options.metrics.clone()
@@ -204,10 +201,7 @@ pub fn compare(
             }
         }
         if named && !found {
-            return Err(format!(
-                "--metric {}: neither run has it (check the op and metric names against the runs' summary.json)",
-                spec.text
-            ));
+            return Err(CompareError::NotInRuns(spec.text.clone()));
         }
     }
     // In the API's op order, then as the metrics were asked for.
@@ -232,7 +226,7 @@ fn metric_row(
     stat: Stat,
     options: &Options,
 ) -> Option<Row> {
-    let tag = format!("{}.{}", op.name(), metric.name());
+    let tag = crate::store::hlog::tag(op, metric);
     let base = baseline.histograms.get(&tag).filter(|h| !h.is_empty());
     let cur = current.histograms.get(&tag).filter(|h| !h.is_empty());
     if base.is_none() && cur.is_none() {
@@ -353,24 +347,20 @@ fn round3(value: f64) -> f64 {
 }
 
 /// `--min-change 5` or `5ms`: milliseconds, zero or more.
-pub fn parse_ms(text: &str) -> Result<f64, String> {
+pub fn parse_ms(text: &str) -> Result<f64, SpecError> {
     let number = text.trim().trim_end_matches("ms").trim();
     match number.parse::<f64>() {
         Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
-        _ => Err(format!(
-            "{text:?} is not a number of milliseconds; write e.g. 5 or 5ms"
-        )),
+        _ => Err(SpecError::NotMilliseconds(text.to_owned())),
     }
 }
 
 /// `--tolerance 10` or `10%`: a percentage, zero or more.
-pub fn parse_percent(text: &str) -> Result<f64, String> {
+pub fn parse_percent(text: &str) -> Result<f64, SpecError> {
     let number = text.trim().trim_end_matches('%').trim();
     match number.parse::<f64>() {
         Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
-        _ => Err(format!(
-            "{text:?} is not a percentage; write e.g. 10 or 10%"
-        )),
+        _ => Err(SpecError::NotAPercentage(text.to_owned())),
     }
 }
 
@@ -426,7 +416,7 @@ mod tests {
             ("", "not an op or a metric"),
             ("get.latency.p95.x", "not [OP.]METRIC[.STAT]"),
         ] {
-            let err = MetricSpec::parse(bad).unwrap_err();
+            let err = MetricSpec::parse(bad).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
     }
@@ -537,7 +527,7 @@ mod tests {
             metrics: vec![MetricSpec::parse("run.server_time").unwrap()],
             ..Options::default()
         };
-        let err = compare(&base, &cur, &options).unwrap_err();
+        let err = compare(&base, &cur, &options).unwrap_err().to_string();
         assert!(err.contains("run.server_time"), "{err}");
     }
 

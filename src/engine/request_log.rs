@@ -1,18 +1,13 @@
-//! `requests.csv` (with `--log-requests`): one row per request, streamed to disk. Workers format
-//! rows into a buffer they hand to a writer thread with their finished seconds (or sooner when
-//! it fills), so memory stays bounded however long the run.
+//! The rows of `requests.csv` (with `--log-requests`): one per request. Workers format rows into
+//! a buffer they hand on with their finished seconds (or sooner when it fills), so memory stays
+//! bounded however long the run. Where the rows go is the caller's: a [`RequestLog`] wraps the
+//! writer it is given (the store's), so the engine never touches the report folder.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::Path;
-use std::sync::mpsc::{Sender, channel};
-use std::thread::JoinHandle;
+use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use crate::model::Sample;
-
-pub const FILE_NAME: &str = "requests.csv";
 
 /// The columns: the request's timeline in milliseconds from the start of the load phase, then
 /// what it was and how it ended.
@@ -21,44 +16,35 @@ pub const HEADER: &str = "intended_ms,sent_ms,headers_ms,first_step_ms,end_ms,op
 /// A worker hands its buffer on once it holds this much.
 pub const FLUSH_BYTES: usize = 1 << 20;
 
-/// The running writer; [`RequestLog::finish`] waits for it once every sender is gone.
+/// Whatever writes the rows, seen from the engine.
+pub trait RowWriter: Send {
+    /// Waits for every row sent to be written (every sender is gone by then); the error, if
+    /// writing failed.
+    fn finish(self: Box<Self>) -> Option<String>;
+}
+
+/// Where the workers' rows go during a run: a sender for each worker, and the writer to wait
+/// for at the end ([`RequestLog::finish`]).
 pub struct RequestLog {
     sender: Sender<String>,
-    thread: JoinHandle<std::io::Result<()>>,
+    writer: Box<dyn RowWriter>,
 }
 
 impl RequestLog {
-    /// Creates `dir/requests.csv` with its header and starts the writer.
-    pub fn create(dir: &Path) -> std::io::Result<RequestLog> {
-        let mut file = BufWriter::new(File::create(dir.join(FILE_NAME))?);
-        file.write_all(HEADER.as_bytes())?;
-        file.flush()?;
-        let (sender, rows) = channel::<String>();
-        let thread = std::thread::Builder::new()
-            .name("agentload-requests".into())
-            .spawn(move || {
-                for batch in rows {
-                    file.write_all(batch.as_bytes())?;
-                    file.flush()?;
-                }
-                file.flush()?;
-                file.get_ref().sync_all()
-            })?;
-        Ok(RequestLog { sender, thread })
+    /// Rows sent on `sender` are written by `writer`.
+    pub fn new(sender: Sender<String>, writer: Box<dyn RowWriter>) -> RequestLog {
+        RequestLog { sender, writer }
     }
 
+    /// A sender for a worker.
     pub fn sender(&self) -> Sender<String> {
         self.sender.clone()
     }
 
-    /// Waits for every row to be on disk; the error, if writing failed.
+    /// Waits for every row to be written; the error, if writing failed.
     pub fn finish(self) -> Option<String> {
         drop(self.sender);
-        match self.thread.join() {
-            Ok(Ok(())) => None,
-            Ok(Err(err)) => Some(format!("cannot write {FILE_NAME}: {err}")),
-            Err(_) => Some(format!("the {FILE_NAME} writer stopped unexpectedly")),
-        }
+        self.writer.finish()
     }
 }
 

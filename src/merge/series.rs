@@ -7,10 +7,11 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Shard;
-use super::part::{self, Scope};
 use crate::metrics::series::{SecondRecord, SeriesSink};
 use crate::model::Op;
-use crate::report::{hlog, timeseries};
+use crate::store::names::{FileName, HISTOGRAMS_HLOG, TIMESERIES_CSV};
+use crate::store::timeseries::ALL;
+use crate::store::{HistogramLog, StoreError, TimeseriesCsv};
 
 /// The whole run's seconds: when second 0 began, and each second from there.
 pub struct Series {
@@ -19,7 +20,7 @@ pub struct Series {
 }
 
 /// Lines up and adds the shards' seconds. Second 0 is the earliest shard's start.
-pub fn merge(shards: &[Shard]) -> Result<Series, String> {
+pub fn merge(shards: &[Shard]) -> Series {
     let base = shards
         .iter()
         .filter_map(|s| s.started)
@@ -31,12 +32,12 @@ pub fn merge(shards: &[Shard]) -> Result<Series, String> {
     };
     let mut seconds: BTreeMap<u32, SecondRecord> = BTreeMap::new();
     for shard in shards {
-        for row in &shard.rows {
+        for row in &shard.run.rows {
             let Some(second) = second_of(row.unix_time) else {
                 continue;
             };
             let record = seconds.entry(second).or_default();
-            if row.op == "all" {
+            if row.op == ALL {
                 record.dropped += row.dropped.unwrap_or(0);
             } else if let Some(op) = Op::from_name(&row.op) {
                 let op = record.ops.entry(op).or_default();
@@ -45,44 +46,54 @@ pub fn merge(shards: &[Shard]) -> Result<Series, String> {
                 op.in_flight += row.in_flight;
             }
         }
-        for interval in &shard.intervals {
-            let key = interval.tag.as_deref().and_then(part::parse_tag);
-            let (Some((Scope::Op, op, metric)), Some(second)) = (key, second_of(interval.start))
-            else {
+        // The log's intervals start at whole seconds from its start time.
+        let log_start = shard.run.log_start.map_or(0.0, |at| {
+            at.duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64()
+        });
+        for interval in shard.run.intervals() {
+            let Some(second) = second_of(log_start + f64::from(interval.second)) else {
                 continue;
             };
             seconds
                 .entry(second)
                 .or_default()
                 .ops
-                .entry(op)
+                .entry(interval.op)
                 .or_default()
                 .histograms
-                .merge_one(metric, &interval.histogram);
+                .merge_one(interval.metric, &interval.histogram);
         }
     }
     let last = seconds.keys().next_back().map_or(0, |last| last + 1);
     let seconds = (0..last)
         .map(|second| seconds.remove(&second).unwrap_or_default())
         .collect();
-    Ok(Series {
+    Series {
         start: UNIX_EPOCH + Duration::from_secs_f64(base),
         seconds,
-    })
+    }
 }
 
 /// Writes `timeseries.csv` and `histograms.hlog` of the merged series into `dir`.
-pub fn write(dir: &Path, series: &Series, warmup: Duration, about: &str) -> std::io::Result<()> {
-    let mut sinks: Vec<Box<dyn SeriesSink>> = vec![
-        Box::new(timeseries::TimeseriesCsv::create(dir, warmup)?),
-        Box::new(hlog::HistogramLog::create(dir, about)?),
+pub fn write(dir: &Path, series: &Series, warmup: Duration, about: &str) -> Result<(), StoreError> {
+    let sinks: Vec<(FileName, Box<dyn SeriesSink>)> = vec![
+        (
+            TIMESERIES_CSV,
+            Box::new(TimeseriesCsv::create(dir, warmup)?),
+        ),
+        (HISTOGRAMS_HLOG, Box::new(HistogramLog::create(dir, about)?)),
     ];
-    for sink in &mut sinks {
-        sink.begin(series.start)?;
-        for (second, record) in series.seconds.iter().enumerate() {
-            sink.second(second as u32, record)?;
-        }
-        sink.finish()?;
+    for (name, mut sink) in sinks {
+        let written = (|| {
+            sink.begin(series.start)?;
+            for (second, record) in series.seconds.iter().enumerate() {
+                sink.second(second as u32, record)?;
+            }
+            sink.finish()
+        })();
+        written.map_err(|err| StoreError::write(&name.path_in(dir), err))?;
     }
     Ok(())
 }

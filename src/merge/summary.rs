@@ -4,19 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use super::Shard;
-use super::part::{self, Cells, Scope};
+use super::{MergeError, Shard};
 use crate::metrics::goodput::Goodput;
 use crate::metrics::recorder::MESSAGES_PER_CLASS;
 use crate::metrics::stats::Stats;
 use crate::metrics::threshold::Threshold;
 use crate::model::Metric;
 use crate::model::Op;
+use crate::store::shard::{self as part, Cells, Scope};
 use crate::summary::Summary;
 use crate::summary::{LoadSummary, OpSummary, SCHEMA};
 
 /// The summary of the whole run. `shards` is sorted by index and checked to be one run.
-pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
+pub fn merge(shards: &[Shard]) -> Result<Summary, MergeError> {
     let first = &shards[0];
     let mut cells = Cells::new();
     for shard in shards {
@@ -28,7 +28,7 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
     let mut variants: BTreeMap<String, BTreeMap<String, OpSummary>> = BTreeMap::new();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     for shard in shards {
-        let summary = &shard.summary;
+        let summary = &shard.run.summary;
         for (name, op) in &summary.ops {
             add_op(ops.entry(name.clone()).or_insert_with(empty_op), op);
         }
@@ -43,12 +43,13 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
         }
     }
     for (name, op) in &mut ops {
-        let op_id = Op::from_name(name).ok_or_else(|| format!("unknown op {name:?}"))?;
+        let op_id = Op::from_name(name).ok_or_else(|| MergeError::UnknownOp(name.clone()))?;
         op.metrics = stats(&cells, Scope::Op, op_id);
         for (turn, turn_summary) in &mut op.turns {
-            let turn: u32 = turn
-                .parse()
-                .map_err(|_| format!("turn {turn:?} of {name} is not a number"))?;
+            let turn: u32 = turn.parse().map_err(|_| MergeError::BadTurn {
+                turn: turn.clone(),
+                op: name.clone(),
+            })?;
             turn_summary.metrics = stats(&cells, Scope::Turn(turn), op_id);
         }
     }
@@ -58,14 +59,14 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
             .variants
             .iter()
             .position(|name| name == variant)
-            .ok_or_else(|| format!("variant {variant:?} is not in shard.json's variants"))?;
+            .ok_or_else(|| MergeError::UnknownVariant(variant.clone()))?;
         for (name, op) in by_op {
-            let op_id = Op::from_name(name).ok_or_else(|| format!("unknown op {name:?}"))?;
+            let op_id = Op::from_name(name).ok_or_else(|| MergeError::UnknownOp(name.clone()))?;
             op.metrics = stats(&cells, Scope::Variant(index), op_id);
         }
     }
 
-    let loads: Vec<&LoadSummary> = shards.iter().map(|s| &s.summary.load).collect();
+    let loads: Vec<&LoadSummary> = shards.iter().map(|s| &s.run.summary.load).collect();
     let iterations: u64 = loads.iter().map(|l| l.iterations).sum();
     let measured = shards.iter().map(|s| s.meta.measured_s).fold(0.0, f64::max);
     let sum_option = |get: fn(&LoadSummary) -> Option<f64>| {
@@ -76,7 +77,7 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
             .map(round3)
     };
     let load = LoadSummary {
-        model: first.summary.load.model.clone(),
+        model: first.run.summary.load.model.clone(),
         target_rate: sum_option(|l| l.target_rate),
         achieved_rate: if measured > 0.0 {
             round3(iterations as f64 / measured)
@@ -90,19 +91,19 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
     };
     let started_at = shards
         .iter()
-        .map(|s| s.summary.started_at.clone())
+        .map(|s| s.run.summary.started_at.clone())
         .min()
         .unwrap_or_default();
     let mut summary = Summary {
         schema: SCHEMA.to_owned(),
-        scenario: first.summary.scenario.clone(),
-        run_id: first.summary.run_id.clone(),
+        scenario: first.run.summary.scenario.clone(),
+        run_id: first.run.summary.run_id.clone(),
         started_at,
         duration_s: shards
             .iter()
-            .map(|s| s.summary.duration_s)
+            .map(|s| s.run.summary.duration_s)
             .fold(0.0, f64::max),
-        target: first.summary.target.clone(),
+        target: first.run.summary.target.clone(),
         load,
         ops,
         variants,
@@ -115,13 +116,19 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
         ranking: BTreeMap::new(),
         goodput: None,
         // A shard stopped by an abort_on_fail threshold says so in its own summary.
-        aborted_by: shards.iter().find_map(|s| s.summary.aborted_by.clone()),
+        aborted_by: shards.iter().find_map(|s| s.run.summary.aborted_by.clone()),
         comparison: None,
     };
-    if let Some(objectives) = first.summary.goodput.as_ref().map(|g| g.objectives.clone()) {
+    if let Some(objectives) = first
+        .run
+        .summary
+        .goodput
+        .as_ref()
+        .map(|g| g.objectives.clone())
+    {
         let window_s = shards
             .iter()
-            .filter_map(|s| s.summary.goodput.as_ref().map(|g| g.window_s))
+            .filter_map(|s| s.run.summary.goodput.as_ref().map(|g| g.window_s))
             .fold(0.0, f64::max);
         for op in summary.ops.values_mut() {
             let requests = op.requests;
@@ -139,12 +146,13 @@ pub fn merge(shards: &[Shard]) -> Result<Summary, String> {
         ));
     }
     let thresholds = first
+        .run
         .summary
         .thresholds
         .iter()
         .map(|t| Threshold::parse_expr(&t.expr))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| format!("a threshold of the shards cannot be read back: {err}"))?;
+        .map_err(MergeError::Threshold)?;
     summary.thresholds = thresholds.iter().map(|t| t.evaluate(&summary)).collect();
     summary.judge(&Default::default());
     Ok(summary)

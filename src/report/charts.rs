@@ -43,10 +43,15 @@ impl Line {
     }
 }
 
-type Result<T> = std::result::Result<T, String>;
+/// A chart plotters could not draw, with its reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot draw the chart: {0}")]
+pub struct ChartError(String);
 
-fn failed(err: impl std::fmt::Display) -> String {
-    format!("cannot draw the chart: {err}")
+type Result<T> = std::result::Result<T, ChartError>;
+
+fn failed(err: impl std::fmt::Display) -> ChartError {
+    ChartError(err.to_string())
 }
 
 /// Draws into an SVG string of the standard size.

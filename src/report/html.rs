@@ -13,10 +13,10 @@ use super::ordered_ops;
 use crate::model::Metric;
 use crate::model::Op;
 use crate::model::units::trim_number;
+use crate::store::StoreError;
+use crate::store::names::REPORT_HTML;
 use crate::summary::OpSummary;
 use crate::summary::Summary;
-
-pub const FILE_NAME: &str = "report.html";
 
 /// Points drawn per line at most; longer runs are drawn per bucket of seconds.
 const MAX_POINTS: usize = 900;
@@ -31,14 +31,12 @@ const BUCKETS: usize = 40;
 pub struct Chart {
     /// Unique in the page: `chart-<id>`.
     pub id: String,
-    pub svg: Result<String, String>,
+    pub svg: Result<String, charts::ChartError>,
 }
 
-/// Writes `dir/report.html`.
-pub fn write(dir: &Path, data: &RunData<'_>) -> std::io::Result<PathBuf> {
-    let path = dir.join(FILE_NAME);
-    super::write_atomically(&path, render(data).as_bytes())?;
-    Ok(path)
+/// Writes `dir/report.html` through the store.
+pub fn write(dir: &Path, data: &RunData<'_>) -> Result<PathBuf, StoreError> {
+    crate::store::write(dir, REPORT_HTML, render(data).as_bytes())
 }
 
 pub fn render(data: &RunData<'_>) -> String {
@@ -79,7 +77,7 @@ pub fn render(data: &RunData<'_>) -> String {
         match &chart.svg {
             Ok(svg) => out.push_str(svg),
             Err(err) => {
-                let _ = write!(out, "<p class=\"note\">{}</p>", escape(err));
+                let _ = write!(out, "<p class=\"note\">{}</p>", escape(&err.to_string()));
             }
         }
         out.push_str("</figure>\n");

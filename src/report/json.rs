@@ -1,13 +1,14 @@
 //! `summary.json`: the summary exactly as the v1 schema (`schema/summary.v1.json`) describes it.
 
 use super::Format;
+use crate::store::names::{FileName, SUMMARY_JSON};
 use crate::summary::Summary;
 
 pub struct SummaryJson;
 
 impl Format for SummaryJson {
-    fn file_name(&self) -> &'static str {
-        "summary.json"
+    fn file_name(&self) -> FileName {
+        SUMMARY_JSON
     }
 
     fn render(&self, summary: &Summary) -> Vec<u8> {

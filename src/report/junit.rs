@@ -6,16 +6,15 @@ use std::fmt::Write;
 
 use super::Format;
 use crate::model::units::trim_number;
+use crate::store::names::{FileName, JUNIT_XML};
 use crate::summary::Summary;
 use crate::summary::comparison::{Row, RowVerdict};
-
-pub const FILE_NAME: &str = "junit.xml";
 
 pub struct JunitXml;
 
 impl Format for JunitXml {
-    fn file_name(&self) -> &'static str {
-        FILE_NAME
+    fn file_name(&self) -> FileName {
+        JUNIT_XML
     }
 
     fn render(&self, summary: &Summary) -> Vec<u8> {

@@ -9,6 +9,7 @@ use super::{Format, comparison, ordered_ops};
 use crate::metrics::stats::Stats;
 use crate::model::Op;
 use crate::model::units::trim_number;
+use crate::store::names::{FileName, SUMMARY_MD};
 use crate::summary::OpSummary;
 use crate::summary::Summary;
 
@@ -18,8 +19,8 @@ pub struct SummaryMarkdown;
 const TOP_ERRORS: usize = 10;
 
 impl Format for SummaryMarkdown {
-    fn file_name(&self) -> &'static str {
-        "summary.md"
+    fn file_name(&self) -> FileName {
+        SUMMARY_MD
     }
 
     fn render(&self, summary: &Summary) -> Vec<u8> {

@@ -9,8 +9,6 @@ use super::step::{Percentiles, trim};
 use crate::report::charts::{self, Line, PALETTE};
 use crate::report::html::{STYLE, escape};
 
-pub const FILE_NAME: &str = "sweep.html";
-
 /// The page.
 pub fn render(report: &SweepReport) -> String {
     let mut out = String::new();
@@ -58,7 +56,7 @@ pub fn render(report: &SweepReport) -> String {
         match svg {
             Ok(svg) => out.push_str(&svg),
             Err(err) => {
-                let _ = write!(out, "<p class=\"note\">{}</p>", escape(&err));
+                let _ = write!(out, "<p class=\"note\">{}</p>", escape(&err.to_string()));
             }
         }
         out.push_str("</figure>\n");
@@ -74,7 +72,7 @@ pub fn render(report: &SweepReport) -> String {
 }
 
 /// Rates against the offered rate, and the main op's percentiles against it.
-fn sweep_charts(report: &SweepReport) -> Vec<(&'static str, Result<String, String>)> {
+fn sweep_charts(report: &SweepReport) -> Vec<(&'static str, Result<String, charts::ChartError>)> {
     let steps = report.sorted_steps();
     let op = report.main_op_name();
     let lo = steps.first().map_or(0.0, |s| s.rate);

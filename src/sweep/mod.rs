@@ -109,7 +109,7 @@ pub fn run(config: &SweepConfig) -> Exit {
         plan.load.warmup
     });
     let name = format!("{}-sweep", plan.name);
-    let dir = match crate::report::prepare_dir(config.out.as_deref(), &name, SystemTime::now()) {
+    let dir = match crate::store::prepare(config.out.as_deref(), &name, SystemTime::now()) {
         Ok(dir) => dir,
         Err(err) => return invalid(format!("--out: {err}")),
     };
@@ -192,7 +192,7 @@ pub fn run(config: &SweepConfig) -> Exit {
             );
         }
         let plan = step_plan(&plan, rate, warmup, config.step);
-        let folder = format!("steps/{}", trim(rate));
+        let folder = crate::store::names::sweep_step(&trim(rate));
         let summary = match run_step(&runtime, &plan, &dir.join(&folder), config, &interrupts) {
             Ok(summary) => summary,
             Err(code) => {
@@ -278,11 +278,10 @@ fn run_step(
     config: &SweepConfig,
     interrupts: &Interrupts,
 ) -> Result<Summary, Exit> {
-    let cannot_write =
-        |err: std::io::Error| invalid(format!("--out: cannot write into {}: {err}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(cannot_write)?;
+    let cannot_write = |err: crate::store::StoreError| invalid(format!("--out: {err}"));
+    crate::store::create(dir).map_err(cannot_write)?;
     let run_id = engine::target::random_hex(4);
-    let mut series = crate::report::series_writers(dir, plan, &run_id).map_err(cannot_write)?;
+    let mut series = crate::store::series_writers(dir, plan, &run_id).map_err(cannot_write)?;
     let history = crate::report::history::HistorySink::new(plan.load.warmup);
     series.push(Box::new(history.clone()));
     let control = Arc::new(Control::new(None));

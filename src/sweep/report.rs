@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::search::Outcome;
 use super::step::{StepResult, trim};
+use crate::store::names::{SWEEP_HTML, SWEEP_JSON, SWEEP_MD};
+use crate::store::{self, StoreError};
 
 pub const SCHEMA: &str = "agentload/sweep/v1";
 
@@ -113,16 +115,14 @@ impl Capacity {
 }
 
 impl SweepReport {
-    /// Writes `sweep.json`, `sweep.md` and `sweep.html` into `dir` (through a rename, so a reader never sees
-    /// half a file).
-    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+    /// Writes `sweep.json`, `sweep.md` and `sweep.html` into `dir`, each whole (through the
+    /// store, so a reader never sees half a file).
+    pub fn write(&self, dir: &Path) -> Result<(), StoreError> {
         let json = serde_json::to_string_pretty(self).expect("the sweep report serializes");
-        write_atomically(&dir.join("sweep.json"), format!("{json}\n").as_bytes())?;
-        write_atomically(&dir.join("sweep.md"), self.markdown().as_bytes())?;
-        write_atomically(
-            &dir.join(super::html::FILE_NAME),
-            super::html::render(self).as_bytes(),
-        )
+        store::write(dir, SWEEP_JSON, format!("{json}\n").as_bytes())?;
+        store::write(dir, SWEEP_MD, self.markdown().as_bytes())?;
+        store::write(dir, SWEEP_HTML, super::html::render(self).as_bytes())?;
+        Ok(())
     }
 
     /// The table of steps and the answer, for a terminal.
@@ -304,12 +304,6 @@ impl SweepReport {
 
 pub(super) fn percent(fraction: Option<f64>) -> String {
     fraction.map_or_else(|| "-".to_owned(), |f| format!("{:.1}%", f * 100.0))
-}
-
-fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, contents)?;
-    std::fs::rename(&partial, path)
 }
 
 #[cfg(test)]

@@ -277,6 +277,40 @@ fn compare_flags_a_60_percent_slower_first_step_and_not_a_rerun() {
 }
 
 #[test]
+fn the_inline_comparison_is_the_comparison_of_the_stored_folders() {
+    // `run --baseline` judges the run just finished; `compare` reads both folders back. Both
+    // judge the same numbers (every row, p-value and interval), the warmup left out the same
+    // way: by the whole seconds the series marks as warmup.
+    let dir = tempfile::tempdir().unwrap();
+    let load = "vus = 3\nduration = \"3s\"\nwarmup = \"1500ms\"";
+    let (output, baseline) = run(dir.path(), "base", &stream_scenario("20ms", load, ""), &[]);
+    assert_code(&output, 0);
+    let (output, current) = run(
+        dir.path(),
+        "cur",
+        &stream_scenario("30ms", load, ""),
+        &["--baseline", baseline.to_str().unwrap()],
+    );
+    let inline = summary(&current)["comparison"].clone();
+    assert!(
+        inline["rows"]
+            .as_array()
+            .is_some_and(|rows| !rows.is_empty()),
+        "{inline}"
+    );
+    let code = if inline["regressed"] == true { 1 } else { 0 };
+    assert_code(&output, code);
+    let load = |dir: &Path| agentload::compare::RunData::load(dir).unwrap();
+    let stored = agentload::compare::compare(
+        &load(&baseline),
+        &load(&current),
+        &agentload::compare::Options::default(),
+    )
+    .unwrap();
+    assert_eq!(serde_json::to_value(&stored).unwrap(), inline);
+}
+
+#[test]
 fn compare_refuses_missing_or_corrupt_folders_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing");

@@ -9,6 +9,7 @@ mod faults;
 mod foreign;
 mod hlog_independent;
 mod interrupt;
+mod layers;
 mod load;
 mod mock;
 mod outputs;

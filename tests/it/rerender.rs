@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use agentload::report::stored::StoredRun;
+use agentload::store::StoredRun;
 
 use crate::util::*;
 

@@ -65,7 +65,7 @@ fn wait(mut child: Child, what: &str) {
 
 /// Requests in an interval log's histograms of one tag, all intervals together.
 fn hlog_count(path: &Path, tag: &str) -> u64 {
-    agentload::merge::read::hlog(path)
+    agentload::store::interval_log::read(path)
         .unwrap()
         .iter()
         .filter(|i| i.tag.as_deref() == Some(tag))
