@@ -5,6 +5,7 @@
 mod exit;
 pub mod rlimit;
 pub mod session;
+pub mod shard_part;
 pub mod signals;
 
 use std::io::Write;

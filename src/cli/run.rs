@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
@@ -14,15 +13,15 @@ use super::flags::{
 };
 use super::{Exit, invalid, print_stdout, runtime};
 use crate::app::rlimit;
+use crate::app::session::{self, Finished, Session, ShardPart};
 use crate::app::signals::Interrupts;
-use crate::engine::Control;
 use crate::engine::shard::Shard;
 use crate::metrics::slo::Objective;
 use crate::metrics::threshold::Threshold;
 use crate::model::TimeoutKind;
 use crate::model::units::{Rate, parse_byte_size};
 use crate::scenario::{Arrival, MixOp, Overrides};
-use crate::{compare, engine, merge, report, scenario, store};
+use crate::{compare, engine, report, scenario, store};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -222,126 +221,44 @@ pub fn run(args: &RunArgs) -> Exit {
         .run_id
         .clone()
         .unwrap_or_else(|| engine::target::random_hex(4));
-    let cannot_write = |err: store::StoreError| invalid(format!("--out: {err}"));
-    let mut series = match store::series_writers(&dir, &plan, &run_id) {
-        Ok(series) => series,
-        Err(err) => return cannot_write(err),
-    };
-    let request_log = match args
-        .log_requests
-        .then(|| store::RequestsCsv::create(&dir).map(store::RequestsCsv::into_log))
-        .transpose()
-    {
-        Ok(log) => log,
-        Err(err) => return cannot_write(err),
-    };
-    // Keeps what report.html draws; filled as each second completes.
-    let history = report::history::HistorySink::new(plan.load.warmup);
-    series.push(Box::new(history.clone()));
-    // With --baseline: the run's distributions, as histograms.hlog will hold them.
-    let distributions = compare::DistributionsSink::new(plan.load.warmup);
-    if baseline.is_some() {
-        series.push(Box::new(distributions.clone()));
-    }
-    let control = Arc::new(Control::new(plan.load.iteration_budget()));
-    let abort_outcome =
-        engine::abort::AbortWatch::new(&plan.thresholds, plan.load.warmup, control.clone()).map(
-            |(watch, outcome)| {
-                series.push(Box::new(watch));
-                outcome
-            },
-        );
     let runtime = runtime();
-    let output = runtime.block_on(async {
-        if let Some(addr) = args.metrics_addr {
-            let cumulative = report::prometheus::Cumulative::default();
-            series.push(Box::new(cumulative.clone()));
-            match report::prometheus::serve(addr, cumulative, control.clone()).await {
-                Ok(bound) if !args.quiet => {
-                    eprintln!("agentload: Prometheus metrics on http://{bound}/metrics");
-                }
-                Ok(_) => {}
-                Err(err) => {
-                    return Err(scenario::Diagnostic::flag(
-                        "--metrics-addr",
-                        format!("cannot listen on {addr}: {err}"),
-                        "pick a free address and port, e.g. --metrics-addr 127.0.0.1:9464",
-                    )
-                    .to_string());
-                }
-            }
-        }
-        let interrupts =
-            Interrupts::watch("\ninterrupted: stopping; in-flight requests are cancelled");
-        interrupts.running(control.clone());
-        engine::run(
-            &plan,
-            &run_id,
-            control.clone(),
-            interrupts.second(),
-            engine::Options {
-                quiet: args.quiet,
-                threads: args.threads.map(usize::from),
-                goodput: false,
-                shard,
-                start_at: args.start_at,
-            },
-            engine::Outputs {
-                series,
-                request_log,
-            },
-        )
-        .await
-        .map_err(|err| err.to_string())
+    let interrupts = runtime.block_on(async {
+        Interrupts::watch("\ninterrupted: stopping; in-flight requests are cancelled")
     });
-    let output = match output {
-        Ok(output) => output,
-        Err(err) => return invalid(err),
-    };
-    // Worker threads and the simulator are done; do not wait for idle connections to close.
-    runtime.shutdown_background();
-    let mut summary = crate::app::session::summarize(&plan, &output);
-    if let Some(aborted) = abort_outcome.and_then(|outcome| outcome.get()) {
-        summary.set_aborted(aborted);
-    }
-
-    let mut compare_error = None;
-    if let Some(baseline) = &baseline {
-        let current = compare::RunData::of_run(&dir, distributions.distributions(), &summary);
-        let compared = compare::compare(baseline, &current, &args.compare_options())
-            .map_err(|err| err.to_string());
-        match compared {
-            Ok(comparison) => summary.set_comparison(comparison),
-            Err(err) => compare_error = Some(err),
-        }
-    }
-    let setup_error = output.setup_error.as_ref().map(ToString::to_string);
-    summary.judge(&crate::summary::verdict::RunEnd {
-        interrupted: output.interrupted,
-        setup_error: setup_error.as_deref(),
-        baseline_error: compare_error.as_deref(),
-        problems: &output.problems,
-    });
-    let mut written = report::write_all(&dir, &summary).and_then(|mut written| {
-        let history = history.history();
-        let data = report::history::RunData {
-            summary: &summary,
-            history: &history,
-        };
-        written.push(report::html::write(&dir, &data)?);
-        Ok(written)
-    });
-    if args.shard.is_some() && written.is_ok() {
-        let info = merge::part::PartInfo {
+    let session = Session {
+        plan: &plan,
+        dir: &dir,
+        run_id: &run_id,
+        engine: engine::Options {
+            quiet: args.quiet,
+            threads: args.threads.map(usize::from),
+            goodput: false,
             shard,
-            run_id: &run_id,
+            start_at: args.start_at,
+        },
+        log_requests: args.log_requests,
+        metrics_addr: args.metrics_addr,
+        abort_on_fail: true,
+        baseline: baseline
+            .as_ref()
+            .map(|baseline| (baseline, args.compare_options())),
+        shard_part: args.shard.map(|shard| ShardPart {
+            shard,
             scenario_hash: scenario_hash(args),
             start_at: args.start_at,
-        };
-        if let Err(err) = merge::part::write(&dir, info, &plan, &output) {
-            written = Err(err);
-        }
-    }
+        }),
+    };
+    let finished = session::run(&runtime, session, &interrupts);
+    // Worker threads and the simulator are done; do not wait for idle connections to close.
+    runtime.shutdown_background();
+    let Finished {
+        summary,
+        teardown,
+        written,
+    } = match finished {
+        Ok(finished) => finished,
+        Err(err) => return invalid(err),
+    };
     print_stdout(&report::terminal::render(&summary));
     match &written {
         Ok(_) => eprintln!("report: {}", dir.display()),
@@ -350,17 +267,17 @@ pub fn run(args: &RunArgs) -> Exit {
             dir.display()
         ),
     }
-    if !output.teardown.left.is_empty() {
+    if !teardown.left.is_empty() {
         eprintln!(
             "warning: {} agent(s) the run created could not be deleted:",
-            output.teardown.left.len()
+            teardown.left.len()
         );
-        for (id, why) in &output.teardown.left {
+        for (id, why) in &teardown.left {
             eprintln!("  {id}: {why}");
         }
         eprintln!("  their names start with agentload-{run_id}-; delete them by hand");
     }
-    if let Some(why) = &output.teardown.sweep_failed {
+    if let Some(why) = &teardown.sweep_failed {
         eprintln!(
             "warning: could not list the team's agents to find leftovers of run {run_id} ({why}); agents whose create response was lost may remain, named agentload-{run_id}-..."
         );
@@ -380,7 +297,7 @@ fn scenario_hash(args: &RunArgs) -> String {
         .and_then(|path| std::fs::read(path).ok())
         .unwrap_or_default();
     let flags = format!("{:?}", args.overrides());
-    merge::part::fingerprint(&[&file, flags.as_bytes()])
+    crate::app::shard_part::fingerprint(&[&file, flags.as_bytes()])
 }
 
 #[cfg(test)]

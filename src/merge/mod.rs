@@ -4,7 +4,7 @@
 //! runs or scenarios, and a duplicate or missing shard, are refused with the reason.
 
 mod error;
-pub mod part;
+
 mod series;
 mod summary;
 

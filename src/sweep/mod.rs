@@ -8,13 +8,14 @@ pub mod search;
 pub mod step;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::app::session::{self, Session};
 use crate::app::signals::Interrupts;
+use crate::summary::verdict::ReasonKind;
 
 use crate::app::{Exit, invalid, print_stdout};
-use crate::engine::{self, Control};
+use crate::engine;
 use crate::model::units::Rate;
 use crate::scenario::{self, Arrival, Overrides, Pacing, Plan, Ramp, Saturation, Stop};
 use crate::summary::Summary;
@@ -278,54 +279,48 @@ fn run_step(
     config: &SweepConfig,
     interrupts: &Interrupts,
 ) -> Result<Summary, Exit> {
-    let cannot_write = |err: crate::store::StoreError| invalid(format!("--out: {err}"));
-    crate::store::create(dir).map_err(cannot_write)?;
+    crate::store::create(dir).map_err(|err| invalid(format!("--out: {err}")))?;
     let run_id = engine::target::random_hex(4);
-    let mut series = crate::store::series_writers(dir, plan, &run_id).map_err(cannot_write)?;
-    let history = crate::report::history::HistorySink::new(plan.load.warmup);
-    series.push(Box::new(history.clone()));
-    let control = Arc::new(Control::new(None));
-    interrupts.running(control.clone());
-    let output = runtime.block_on(engine::run(
+    let session = Session {
         plan,
-        &run_id,
-        control,
-        interrupts.second(),
-        engine::Options {
+        dir,
+        run_id: &run_id,
+        engine: engine::Options {
             quiet: config.quiet,
             threads: config.threads,
             goodput: true,
             shard: engine::shard::Shard::default(),
             start_at: None,
         },
-        engine::Outputs {
-            series,
-            request_log: None,
-        },
-    ));
-    let output = output.map_err(invalid)?;
-    let summary = crate::app::session::summarize(plan, &output);
-    crate::report::write_all(dir, &summary).map_err(cannot_write)?;
-    let history = history.history();
-    let data = crate::report::history::RunData {
-        summary: &summary,
-        history: &history,
+        log_requests: false,
+        metrics_addr: None,
+        abort_on_fail: false,
+        baseline: None,
+        shard_part: None,
     };
-    crate::report::html::write(dir, &data).map_err(cannot_write)?;
-    for (id, why) in &output.teardown.left {
+    let finished = session::run(runtime, session, interrupts).map_err(invalid)?;
+    if let Err(err) = &finished.written {
+        return Err(invalid(format!("--out: {err}")));
+    }
+    for (id, why) in &finished.teardown.left {
         eprintln!("warning: agent {id} the step created could not be deleted: {why}");
     }
-    if !output.teardown.left.is_empty() {
+    if !finished.teardown.left.is_empty() {
         eprintln!("  their names start with agentload-{run_id}-; delete them by hand");
     }
-    for problem in &output.problems {
-        eprintln!(
-            "error: the step is incomplete: {problem} (this is a bug in agentload; please report it)"
-        );
-    }
-    if let Some(err) = &output.setup_error {
-        eprintln!("error: {err}");
-        return Err(Exit::Invalid);
+    let summary = finished.summary;
+    for reason in &summary.verdict.reasons {
+        match reason.kind {
+            ReasonKind::Incomplete => eprintln!(
+                "error: the step is incomplete: {} (this is a bug in agentload; please report it)",
+                reason.message.trim_start_matches("the run is incomplete: ")
+            ),
+            ReasonKind::SetupFailed => {
+                eprintln!("error: {}", reason.message);
+                return Err(Exit::Invalid);
+            }
+            _ => {}
+        }
     }
     Ok(summary)
 }
