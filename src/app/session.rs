@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::runtime::Runtime;
 
 use super::signals::Interrupts;
-use crate::compare::{self, DistributionsSink, RunData};
+use crate::compare::{self, Distributions, DistributionsSink, RunData};
 use crate::engine::fixtures::Teardown;
 use crate::engine::shard::Shard;
 use crate::engine::{self, Control, EngineError, RunOutput};
@@ -88,10 +88,10 @@ pub fn run(
         None
     };
     // Keeps what report.html draws; filled as each second completes.
-    let history = HistorySink::new(plan.load.warmup);
+    let history = HistorySink::new(History::new(plan.load.warmup));
     series.push(Box::new(history.clone()));
     // With a baseline: the run's distributions, as histograms.hlog holds them.
-    let distributions = DistributionsSink::new(plan.load.warmup);
+    let distributions = DistributionsSink::new(Distributions::new(plan.load.warmup));
     if session.baseline.is_some() {
         series.push(Box::new(distributions.clone()));
     }
@@ -140,7 +140,7 @@ pub fn run(
     }
     let mut baseline_error = None;
     if let Some((baseline, options)) = &session.baseline {
-        let current = RunData::of_run(dir, distributions.distributions(), &summary);
+        let current = RunData::of_run(dir, distributions.snapshot(), &summary);
         match compare::compare(baseline, &current, options) {
             Ok(comparison) => summary.set_comparison(comparison),
             Err(err) => baseline_error = Some(err.to_string()),
@@ -153,7 +153,7 @@ pub fn run(
         baseline_error: baseline_error.as_deref(),
         problems: &output.problems,
     });
-    let mut written = publish(dir, &summary, &history.history());
+    let mut written = publish(dir, &summary, &history.snapshot());
     if let (Some(part), Ok(files)) = (&session.shard_part, &mut written) {
         let info = super::shard_part::PartInfo {
             shard: part.shard,

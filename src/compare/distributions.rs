@@ -3,12 +3,11 @@
 //! each completes (so `run --baseline` judges what `compare` would read back).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::metrics::series::{SecondRecord, SeriesSink};
+use crate::metrics::series::{Accumulate, Kept, SecondRecord};
 use crate::model::{Metric, Op};
 use crate::store::hlog::tag;
 
@@ -62,37 +61,10 @@ impl Distributions {
 }
 
 /// A series writer keeping a live run's [`Distributions`].
-#[derive(Clone, Debug, Default)]
-pub struct DistributionsSink(Arc<Mutex<Distributions>>);
+pub type DistributionsSink = Kept<Distributions>;
 
-impl DistributionsSink {
-    pub fn new(warmup: Duration) -> DistributionsSink {
-        DistributionsSink(Arc::new(Mutex::new(Distributions::new(warmup))))
-    }
-
-    /// The distributions so far (all of them once the run's series writers have finished).
-    pub fn distributions(&self) -> Distributions {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-impl SeriesSink for DistributionsSink {
-    fn begin(&mut self, _wall: SystemTime) -> std::io::Result<()> {
-        Ok(())
-    }
-
-    fn second(&mut self, second: u32, record: &SecondRecord) -> std::io::Result<()> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add_second(second, record);
-        Ok(())
-    }
-
-    fn finish(&mut self) -> std::io::Result<()> {
-        Ok(())
+impl Accumulate for Distributions {
+    fn add_second(&mut self, second: u32, record: &SecondRecord) {
+        Distributions::add_second(self, second, record);
     }
 }

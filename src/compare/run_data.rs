@@ -119,7 +119,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = HistogramLog::create(dir.path(), "test").unwrap();
         let mut series = TimeseriesCsv::create(dir.path(), Duration::from_secs(1)).unwrap();
-        let mut live = crate::compare::DistributionsSink::new(Duration::from_secs(1));
+        let mut live = crate::compare::DistributionsSink::new(crate::compare::Distributions::new(
+            Duration::from_secs(1),
+        ));
         let wall = SystemTime::now();
         log.begin(wall).unwrap();
         series.begin(wall).unwrap();
@@ -145,7 +147,7 @@ mod tests {
 
         // The run as it held them: the very same distributions.
         let stored = StoredRun::load(dir.path()).unwrap();
-        let held = RunData::of_run(dir.path(), live.distributions(), &stored.summary);
+        let held = RunData::of_run(dir.path(), live.snapshot(), &stored.summary);
         assert_eq!(held.histograms, run.histograms);
         assert_eq!(held.requests, run.requests);
     }

@@ -255,6 +255,54 @@ pub trait SeriesSink: Send {
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
+/// What a [`Kept`] series writer builds, second by second.
+pub trait Accumulate {
+    fn add_second(&mut self, second: u32, record: &SecondRecord);
+}
+
+/// A series writer that keeps a value built from every second (what report.html draws, the
+/// distributions a baseline is compared with), shared with whoever reads it at the end.
+#[derive(Debug, Default)]
+pub struct Kept<T>(std::sync::Arc<std::sync::Mutex<T>>);
+
+impl<T> Clone for Kept<T> {
+    fn clone(&self) -> Self {
+        Kept(self.0.clone())
+    }
+}
+
+impl<T: Accumulate + Clone> Kept<T> {
+    pub fn new(value: T) -> Kept<T> {
+        Kept(std::sync::Arc::new(std::sync::Mutex::new(value)))
+    }
+
+    /// The value so far (all of it once the run's series writers have finished).
+    pub fn snapshot(&self) -> T {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl<T: Accumulate + Send> SeriesSink for Kept<T> {
+    fn begin(&mut self, _wall: std::time::SystemTime) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn second(&mut self, second: u32, record: &SecondRecord) -> std::io::Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add_second(second, record);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The last few completed seconds, all ops together, for the live view.
 #[derive(Clone, Debug, Default)]
 pub struct Recent {

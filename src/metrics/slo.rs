@@ -116,7 +116,7 @@ fn parse_metric(name: &str) -> Result<Metric, String> {
     Metric::from_name(name)
         .filter(|metric| metric.can_bound())
         .ok_or_else(|| {
-            let names: Vec<&str> = Metric::BOUNDED.iter().map(|m| m.name()).collect();
+            let names: Vec<&str> = Metric::bounded().map(Metric::name).collect();
             format!(
                 "`{name}` is not a metric an objective can bound; use one of {}",
                 names.join(", ")

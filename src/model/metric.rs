@@ -91,45 +91,81 @@ impl Metric {
         }
     }
 
-    /// The metrics variants may be ranked by (`rank_by`): the times a request takes.
-    pub const RANKED: [Metric; 8] = [
-        Metric::Latency,
-        Metric::ServiceTime,
-        Metric::Ttfb,
-        Metric::Ttfs,
-        Metric::InterStep,
-        Metric::FirstAssistant,
-        Metric::ServerTime,
-        Metric::Callback,
-    ];
-
-    /// The metrics an objective (`[slo]`) may bound: the times a request has (one value each,
-    /// or one per gap for `inter_step`, where every gap must hold).
-    pub const BOUNDED: [Metric; 9] = [
-        Metric::Latency,
-        Metric::ServiceTime,
-        Metric::Wait,
-        Metric::Ttfb,
-        Metric::Ttfs,
-        Metric::InterStep,
-        Metric::FirstAssistant,
-        Metric::ServerTime,
-        Metric::Callback,
-    ];
-
-    /// Whether variants may be ranked by this metric.
+    /// Whether variants may be ranked by this metric (`rank_by`): a time a request takes,
+    /// but not the harness's own wait or the waiting out of 429s.
     pub fn can_rank(self) -> bool {
-        Metric::RANKED.contains(&self)
+        !matches!(self, Metric::Wait | Metric::Steps | Metric::RetryWait)
     }
 
-    /// Whether an objective may bound this metric.
+    /// Whether an objective (`[slo]`) may bound this metric: the times a request has (one
+    /// value each, or one per gap for `inter_step`, where every gap must hold).
     pub fn can_bound(self) -> bool {
-        Metric::BOUNDED.contains(&self)
+        !matches!(self, Metric::Steps | Metric::RetryWait)
+    }
+
+    /// Every metric variants may be ranked by, in [`Metric::ALL`]'s order.
+    pub fn ranked() -> impl Iterator<Item = Metric> {
+        Metric::ALL.into_iter().filter(|m| m.can_rank())
+    }
+
+    /// Every metric an objective may bound, in [`Metric::ALL`]'s order.
+    pub fn bounded() -> impl Iterator<Item = Metric> {
+        Metric::ALL.into_iter().filter(|m| m.can_bound())
     }
 }
 
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_can_be_ranked_and_bounded_is_one_table() {
+        let names = |metrics: &mut dyn Iterator<Item = Metric>| -> Vec<&str> {
+            metrics.map(Metric::name).collect()
+        };
+        assert_eq!(
+            names(&mut Metric::ranked()),
+            [
+                "latency",
+                "service_time",
+                "ttfb",
+                "ttfs",
+                "inter_step",
+                "first_assistant",
+                "server_time",
+                "callback"
+            ]
+        );
+        assert_eq!(
+            names(&mut Metric::bounded()),
+            [
+                "latency",
+                "service_time",
+                "wait",
+                "ttfb",
+                "ttfs",
+                "inter_step",
+                "first_assistant",
+                "server_time",
+                "callback"
+            ]
+        );
+        let streams: Vec<&str> = Metric::ALL
+            .into_iter()
+            .filter(|m| m.measured_for(Op::RunStream) && !m.measured_for(Op::Get))
+            .map(Metric::name)
+            .collect();
+        assert_eq!(
+            streams,
+            ["ttfs", "inter_step", "steps", "first_assistant", "callback"]
+        );
+        assert!(Metric::ServerTime.measured_for(Op::Run));
+        assert!(!Metric::ServerTime.measured_for(Op::RunStream));
     }
 }

@@ -4,13 +4,12 @@
 //! replaying the stored seconds through the same code, so both draw the same report.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
 use crate::metrics::recorder::new_histogram;
-use crate::metrics::series::{SecondRecord, SeriesSink, percentile};
+use crate::metrics::series::{Accumulate, Kept, SecondRecord, percentile};
 use crate::model::Metric;
 use crate::model::Op;
 use crate::summary::Summary;
@@ -110,38 +109,11 @@ pub struct RunData<'a> {
 }
 
 /// A series writer that keeps the history of a live run.
-#[derive(Clone, Debug, Default)]
-pub struct HistorySink(Arc<Mutex<History>>);
+pub type HistorySink = Kept<History>;
 
-impl HistorySink {
-    pub fn new(warmup: Duration) -> HistorySink {
-        HistorySink(Arc::new(Mutex::new(History::new(warmup))))
-    }
-
-    /// The history so far (all of it once the run's series writers have finished).
-    pub fn history(&self) -> History {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-impl SeriesSink for HistorySink {
-    fn begin(&mut self, _wall: SystemTime) -> std::io::Result<()> {
-        Ok(())
-    }
-
-    fn second(&mut self, second: u32, record: &SecondRecord) -> std::io::Result<()> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add(second, record);
-        Ok(())
-    }
-
-    fn finish(&mut self) -> std::io::Result<()> {
-        Ok(())
+impl Accumulate for History {
+    fn add_second(&mut self, second: u32, record: &SecondRecord) {
+        self.add(second, record);
     }
 }
 

@@ -578,16 +578,9 @@ fn capitalised(text: &str) -> String {
     })
 }
 
+/// [`super::percent`], escaped for HTML.
 fn percent(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        return "0%".to_owned();
-    }
-    let value = 100.0 * part as f64 / whole as f64;
-    if value > 0.0 && value < 0.1 {
-        "&lt;0.1%".to_owned()
-    } else {
-        format!("{value:.1}%")
-    }
+    escape(&super::percent(part, whole))
 }
 
 /// Text safe in HTML content and attribute values.

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::percent;
 use crate::summary::verdict::ReasonKind;
 
 use super::{Format, comparison, ordered_ops};
@@ -265,18 +266,6 @@ fn op_table<'a>(out: &mut String, rows: impl Iterator<Item = (String, &'a OpSumm
             ms("ttfs", |s| s.p99),
             ms("inter_step", |s| s.p50),
         );
-    }
-}
-
-fn percent(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        return "0%".to_owned();
-    }
-    let value = 100.0 * part as f64 / whole as f64;
-    if value > 0.0 && value < 0.1 {
-        "<0.1%".to_owned()
-    } else {
-        format!("{value:.1}%")
     }
 }
 

@@ -47,6 +47,19 @@ pub(crate) fn ordered_ops(summary: &Summary) -> impl Iterator<Item = (&'static s
         .filter_map(|op| summary.ops.get(op.name()).map(|s| (op.name(), s)))
 }
 
+/// `part` of `whole` as a percentage with one decimal; `<0.1%` for a small non-zero share.
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "0%".to_owned();
+    }
+    let value = 100.0 * part as f64 / whole as f64;
+    if value > 0.0 && value < 0.1 {
+        "<0.1%".to_owned()
+    } else {
+        format!("{value:.1}%")
+    }
+}
+
 /// Writes every format into `dir`, returning the paths written.
 pub fn write_all(dir: &Path, summary: &Summary) -> Result<Vec<PathBuf>, StoreError> {
     formats()

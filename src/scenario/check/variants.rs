@@ -223,11 +223,10 @@ fn check_list(
 }
 
 fn check_rank_by(name: &Spanned<String>, source: &Source<'_>) -> Result<Metric, Diagnostic> {
-    let ranked = Metric::RANKED;
     match Metric::from_name(name.get_ref().trim()).filter(|m| m.can_rank()) {
         Some(metric) => Ok(metric),
         None => {
-            let names: Vec<String> = ranked.iter().map(|m| m.name().to_owned()).collect();
+            let names: Vec<String> = Metric::ranked().map(|m| m.name().to_owned()).collect();
             let help = match closest(name.get_ref(), &names) {
                 Some(best) => format!(
                     "did you mean \"{best}\"? Rank by one of: {}",
