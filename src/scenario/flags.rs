@@ -8,7 +8,6 @@ use serde_json::{Map, Value};
 
 use super::check::{check_body, normalize_base_url, unmeasurable};
 use super::diag::Diagnostic;
-use super::plan::load::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_QUEUE};
 use super::*;
 use crate::model::Op;
 use crate::model::is_loopback_url;
@@ -157,28 +156,7 @@ impl Plan {
             ));
         }
         if let Some(rate) = overrides.rate {
-            let (arrival, max_in_flight, saturation, max_queue) = match &self.load.pacing {
-                Pacing::Open {
-                    arrival,
-                    max_in_flight,
-                    saturation,
-                    max_queue,
-                    ..
-                } => (*arrival, *max_in_flight, *saturation, *max_queue),
-                Pacing::Closed { .. } => (
-                    Arrival::default(),
-                    DEFAULT_MAX_IN_FLIGHT,
-                    Saturation::default(),
-                    DEFAULT_MAX_QUEUE,
-                ),
-            };
-            self.load.pacing = Pacing::Open {
-                rate: Ramp::fixed(rate),
-                arrival,
-                max_in_flight,
-                saturation,
-                max_queue,
-            };
+            self.load.pacing = self.load.pacing.open_at(rate);
         }
         if let Some(vus) = overrides.vus {
             match &mut self.load.pacing {

@@ -17,7 +17,7 @@ use crate::summary::verdict::ReasonKind;
 use crate::app::{Exit, invalid, print_stdout};
 use crate::engine;
 use crate::model::units::Rate;
-use crate::scenario::{self, Arrival, Overrides, Pacing, Plan, Ramp, Saturation, Stop};
+use crate::scenario::{self, Arrival, Overrides, Pacing, Plan, Stop};
 use crate::summary::Summary;
 use report::{Capacity, SCHEMA, SweepReport};
 use search::Search;
@@ -64,28 +64,7 @@ pub struct SweepConfig {
 /// The plan of one step: the scenario's, as an open model at `rate` for `warmup + step`.
 pub fn step_plan(base: &Plan, rate: f64, warmup: Duration, step: Duration) -> Plan {
     let mut plan = base.clone();
-    let (arrival, max_in_flight, saturation, max_queue) = match &base.load.pacing {
-        Pacing::Open {
-            arrival,
-            max_in_flight,
-            saturation,
-            max_queue,
-            ..
-        } => (*arrival, *max_in_flight, *saturation, *max_queue),
-        Pacing::Closed { .. } => (
-            Arrival::default(),
-            scenario::load::DEFAULT_MAX_IN_FLIGHT,
-            Saturation::default(),
-            scenario::load::DEFAULT_MAX_QUEUE,
-        ),
-    };
-    plan.load.pacing = Pacing::Open {
-        rate: Ramp::fixed(Rate::per_second(rate)),
-        arrival,
-        max_in_flight,
-        saturation,
-        max_queue,
-    };
+    plan.load.pacing = base.load.pacing.open_at(Rate::per_second(rate));
     plan.load.stop = Stop {
         duration: Some(warmup + step),
         iterations: None,
@@ -328,6 +307,7 @@ fn run_step(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Ramp;
 
     #[test]
     fn a_step_is_the_scenario_open_at_one_rate() {

@@ -42,6 +42,35 @@ pub enum Pacing {
     },
 }
 
+impl Pacing {
+    /// The open model at a fixed `rate`, keeping this pacing's open settings (arrival process,
+    /// in-flight bound, saturation, queue) or the defaults when it is closed.
+    pub fn open_at(&self, rate: Rate) -> Pacing {
+        let (arrival, max_in_flight, saturation, max_queue) = match self {
+            Pacing::Open {
+                arrival,
+                max_in_flight,
+                saturation,
+                max_queue,
+                ..
+            } => (*arrival, *max_in_flight, *saturation, *max_queue),
+            Pacing::Closed { .. } => (
+                Arrival::default(),
+                DEFAULT_MAX_IN_FLIGHT,
+                Saturation::default(),
+                DEFAULT_MAX_QUEUE,
+            ),
+        };
+        Pacing::Open {
+            rate: Ramp::fixed(rate),
+            arrival,
+            max_in_flight,
+            saturation,
+            max_queue,
+        }
+    }
+}
+
 /// A value that starts at `start` and moves linearly to each stage's target over its duration,
 /// then holds the last target.
 #[derive(Clone, Debug, PartialEq)]
