@@ -92,7 +92,11 @@ impl Verdict {
     pub fn decide(summary: &Summary, end: &RunEnd<'_>) -> Verdict {
         let mut reasons = Vec::new();
         if let Some(setup) = end.setup_error {
-            reasons.push(Reason::new(ReasonKind::SetupFailed, setup.to_owned()));
+            // The load never ran: thresholds without data and comparisons say nothing more.
+            return Verdict {
+                outcome: Outcome::Invalid,
+                reasons: vec![Reason::new(ReasonKind::SetupFailed, setup.to_owned())],
+            };
         }
         if end.interrupted {
             reasons.push(Reason::new(
@@ -166,9 +170,7 @@ impl Verdict {
                 format!("the run is incomplete: {problem}"),
             ));
         }
-        let outcome = if end.setup_error.is_some() {
-            Outcome::Invalid
-        } else if end.interrupted {
+        let outcome = if end.interrupted {
             Outcome::Interrupted
         } else if end.baseline_error.is_some() {
             Outcome::Invalid
@@ -337,6 +339,12 @@ mod tests {
             },
         );
         assert_eq!(setup.outcome, Outcome::Invalid);
+        assert_eq!(
+            setup.reasons.len(),
+            1,
+            "only the cause: {:?}",
+            setup.reasons
+        );
         assert_eq!(setup.reasons[0].message, "401 from the target");
     }
 
