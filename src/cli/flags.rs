@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use crate::engine::shard::{self, Shard};
-use crate::metrics::slo::Objective;
-use crate::metrics::threshold::Threshold;
+use crate::metrics::slo::{Objective, ObjectiveError};
+use crate::metrics::threshold::{Threshold, ThresholdError};
 use crate::model::TimeoutKind;
 use crate::model::units::Rate;
 use crate::model::units::{Spread, parse_duration};
@@ -25,7 +25,7 @@ pub(super) fn percent_flag(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
-pub(super) fn slo_flag(text: &str) -> Result<Objective, String> {
+pub(super) fn slo_flag(text: &str) -> Result<Objective, ObjectiveError> {
     Objective::parse_expr(text)
 }
 
@@ -70,7 +70,7 @@ pub(super) fn timeout_flag(text: &str) -> Result<(TimeoutKind, Duration), String
     Ok((kind, duration_flag(limit.trim())?))
 }
 
-pub(super) fn threshold_flag(text: &str) -> Result<Threshold, String> {
+pub(super) fn threshold_flag(text: &str) -> Result<Threshold, ThresholdError> {
     Threshold::parse_expr(text)
 }
 

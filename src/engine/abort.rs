@@ -188,7 +188,8 @@ mod tests {
             let err = Threshold::parse(key, "< 1")
                 .unwrap()
                 .abort_on_fail(Duration::ZERO)
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains(expect) && err.contains("cannot abort"),
                 "{err}"

@@ -94,7 +94,7 @@ pub enum MergeError {
     #[error("variant {0:?} is not in shard.json's variants")]
     UnknownVariant(String),
     #[error("a threshold of the shards cannot be read back: {0}")]
-    Threshold(String),
+    Threshold(#[from] crate::metrics::threshold::ThresholdError),
     /// A shard's stored file cannot be read, or the merged folder cannot be written.
     #[error(transparent)]
     Store(#[from] StoreError),

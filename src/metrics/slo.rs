@@ -25,7 +25,7 @@ const HOW: &str = "write e.g. ttfs <= 2s, latency < 20s or run_stream.ttfs <= 1s
 impl Objective {
     /// Parses a key (`ttfs`, `run_stream.ttfs`) and its condition (`<= 2s`; a bare `2s` means
     /// `<=`).
-    pub fn parse(key: &str, condition: &str) -> Result<Objective, String> {
+    pub fn parse(key: &str, condition: &str) -> Result<Objective, ObjectiveError> {
         let (op, metric_name) = match key.trim().split_once('.') {
             Some((op, metric)) => (Some(parse_op(op.trim())?), metric.trim()),
             None => (None, key.trim()),
@@ -37,23 +37,23 @@ impl Objective {
         } else if let Some(rest) = condition.strip_prefix('<') {
             (true, rest)
         } else if condition.starts_with(['>', '=', '!']) {
-            return Err(format!(
-                "{condition:?}: an objective is an upper bound, `<=` or `<`; {HOW}"
-            ));
+            return Err(ObjectiveError::NotAnUpperBound(condition.to_owned()));
         } else {
             (false, condition)
         };
-        let limit = crate::model::units::parse_duration(rest.trim())
-            .map_err(|err| format!("{:?} is not a duration ({err}); {HOW}", rest.trim()))?;
+        let limit = crate::model::units::parse_duration(rest.trim()).map_err(|err| {
+            ObjectiveError::NotADuration {
+                text: rest.trim().to_owned(),
+                reason: err.to_string(),
+            }
+        })?;
         if limit.is_zero() {
-            return Err(format!(
-                "the limit of `{key}` is zero, which no request meets; {HOW}"
-            ));
+            return Err(ObjectiveError::Zero(key.to_owned()));
         }
         if let Some(op) = op
             && !metric.measured_for(op)
         {
-            return Err(format!("`{op}` has no `{metric}`; {}", what_has(metric)));
+            return Err(ObjectiveError::NotMeasured { op, metric });
         }
         Ok(Objective {
             op,
@@ -64,10 +64,10 @@ impl Objective {
     }
 
     /// Parses a whole expression, e.g. `ttfs<=2s` or `run_stream.ttfs < 1s`.
-    pub fn parse_expr(expr: &str) -> Result<Objective, String> {
+    pub fn parse_expr(expr: &str) -> Result<Objective, ObjectiveError> {
         let split = expr
             .find(['<', '>', '=', '!'])
-            .ok_or_else(|| format!("{expr:?} has no comparison; {HOW}"))?;
+            .ok_or_else(|| ObjectiveError::NoComparison(expr.to_owned()))?;
         Objective::parse(&expr[..split], &expr[split..])
     }
 
@@ -105,23 +105,33 @@ impl fmt::Display for Objective {
     }
 }
 
-fn parse_op(name: &str) -> Result<Op, String> {
-    Op::from_name(name).ok_or_else(|| {
-        let names: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
-        format!("`{name}` is not an op; ops are {}", names.join(", "))
-    })
+fn parse_op(name: &str) -> Result<Op, ObjectiveError> {
+    Op::from_name(name).ok_or_else(|| ObjectiveError::NotAnOp(name.to_owned()))
 }
 
-fn parse_metric(name: &str) -> Result<Metric, String> {
+fn parse_metric(name: &str) -> Result<Metric, ObjectiveError> {
     Metric::from_name(name)
         .filter(|metric| metric.can_bound())
-        .ok_or_else(|| {
-            let names: Vec<&str> = Metric::bounded().map(Metric::name).collect();
-            format!(
-                "`{name}` is not a metric an objective can bound; use one of {}",
-                names.join(", ")
-            )
-        })
+        .ok_or_else(|| ObjectiveError::NotBounded(name.to_owned()))
+}
+
+/// Why an objective cannot be read, and how to write it instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectiveError {
+    #[error("{0:?}: an objective is an upper bound, `<=` or `<`; {HOW}")]
+    NotAnUpperBound(String),
+    #[error("{text:?} is not a duration ({reason}); {HOW}")]
+    NotADuration { text: String, reason: String },
+    #[error("the limit of `{0}` is zero, which no request meets; {HOW}")]
+    Zero(String),
+    #[error("`{op}` has no `{metric}`; {has}", has = what_has(*metric))]
+    NotMeasured { op: Op, metric: Metric },
+    #[error("{0:?} has no comparison; {HOW}")]
+    NoComparison(String),
+    #[error("`{0}` is not an op; ops are {ops}", ops = Op::ALL.map(Op::name).join(", "))]
+    NotAnOp(String),
+    #[error("`{0}` is not a metric an objective can bound; use one of {names}", names = Metric::bounded().map(Metric::name).collect::<Vec<_>>().join(", "))]
+    NotBounded(String),
 }
 
 fn what_has(metric: Metric) -> String {
@@ -248,7 +258,7 @@ mod tests {
             ("get.ttfs <= 1s", "`get` has no `ttfs`"),
             ("ttfs", "no comparison"),
         ] {
-            let err = Objective::parse_expr(expr).unwrap_err();
+            let err = Objective::parse_expr(expr).unwrap_err().to_string();
             assert!(err.contains(expect), "{expr}: {err}");
         }
     }

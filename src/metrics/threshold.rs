@@ -127,22 +127,19 @@ const KEY_HELP: &str = "write `<op>.<metric>.<stat>` (e.g. `run_stream.ttfs.p95`
 impl Threshold {
     /// Parses a key and its condition, e.g. `("run_stream.ttfs.p95", "< 1500ms")`.
     /// The error says what is wrong and how to write it instead.
-    pub fn parse(key: &str, condition: &str) -> Result<Threshold, String> {
+    pub fn parse(key: &str, condition: &str) -> Result<Threshold, ThresholdError> {
         let (variant, path) = match key.split_once(':') {
             Some((variant, path)) if !variant.trim().is_empty() => {
                 (Some(variant.trim().to_owned()), path.trim())
             }
             Some(_) => {
-                return Err(format!(
-                    "`{key}` has an empty agent name before `:`; {KEY_HELP}"
-                ));
+                return Err(ThresholdError::EmptyAgent(key.to_owned()));
             }
             None => (None, key.trim()),
         };
         let (quantity, kind) = parse_quantity(path)?;
-        let (cmp, rest) = parse_comparison(condition.trim()).ok_or_else(|| {
-            format!("condition {condition:?} does not start with a comparison; write e.g. \"< 1500ms\", \"<= 1%\" or \">= 10/s\"")
-        })?;
+        let (cmp, rest) = parse_comparison(condition.trim())
+            .ok_or_else(|| ThresholdError::NoComparison(condition.to_owned()))?;
         let limit = parse_limit(rest.trim(), kind)?;
         Ok(Threshold {
             expr: format!("{key} {} {}", cmp.symbol(), rest.trim()),
@@ -156,12 +153,12 @@ impl Threshold {
 
     /// Marks the threshold `abort_on_fail`, judged after `delay`; refused (with the reason) for a
     /// quantity the run so far cannot tell.
-    pub fn abort_on_fail(mut self, delay: Duration) -> Result<Threshold, String> {
+    pub fn abort_on_fail(mut self, delay: Duration) -> Result<Threshold, ThresholdError> {
         if let Some(why) = self.not_live() {
-            return Err(format!(
-                "`{}` cannot abort a run: {why}; keep it as a plain threshold (judged at the end)",
-                self.expr
-            ));
+            return Err(ThresholdError::CannotAbort {
+                expr: self.expr,
+                why: why.to_owned(),
+            });
         }
         self.abort = Some(AbortRule { delay });
         Ok(self)
@@ -244,10 +241,10 @@ impl Threshold {
     }
 
     /// Parses a whole expression, e.g. `run_stream.ttfs.p95 < 1500ms`.
-    pub fn parse_expr(expr: &str) -> Result<Threshold, String> {
-        let split = expr.find(['<', '>', '=', '!']).ok_or_else(|| {
-            format!("{expr:?} has no comparison; write e.g. \"run_stream.ttfs.p95 < 1500ms\"")
-        })?;
+    pub fn parse_expr(expr: &str) -> Result<Threshold, ThresholdError> {
+        let split = expr
+            .find(['<', '>', '=', '!'])
+            .ok_or_else(|| ThresholdError::NoComparisonInExpr(expr.to_owned()))?;
         Threshold::parse(expr[..split].trim(), &expr[split..])
     }
 }
@@ -258,20 +255,18 @@ impl fmt::Display for Threshold {
     }
 }
 
-fn parse_quantity(path: &str) -> Result<(Quantity, Kind), String> {
+fn parse_quantity(path: &str) -> Result<(Quantity, Kind), ThresholdError> {
     let parts: Vec<&str> = path.split('.').collect();
     let op = |name: &str| {
-        Op::from_name(name).ok_or_else(|| {
-            let names: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
-            format!(
-                "`{name}` in `{path}` is not an op; ops are {}",
-                names.join(", ")
-            )
+        Op::from_name(name).ok_or_else(|| ThresholdError::NotAnOp {
+            name: name.to_owned(),
+            path: path.to_owned(),
         })
     };
     let class = |name: &str| {
-        ErrorClass::from_name(name).ok_or_else(|| {
-            format!("`{name}` in `{path}` is not an error class (e.g. http_429, timeout_total, stream_cut; the README lists them)")
+        ErrorClass::from_name(name).ok_or_else(|| ThresholdError::NotAClass {
+            name: name.to_owned(),
+            path: path.to_owned(),
         })
     };
     Ok(match parts.as_slice() {
@@ -313,18 +308,16 @@ fn parse_quantity(path: &str) -> Result<(Quantity, Kind), String> {
         ),
         [name, metric_name, stat] => {
             let op = op(name)?;
-            let metric = Metric::from_name(metric_name).ok_or_else(|| {
-                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-                format!(
-                    "`{metric_name}` in `{path}` is not a metric; metrics are {}",
-                    names.join(", ")
-                )
-            })?;
+            let metric =
+                Metric::from_name(metric_name).ok_or_else(|| ThresholdError::NotAMetric {
+                    name: (*metric_name).to_owned(),
+                    path: path.to_owned(),
+                })?;
             if !STAT_NAMES.contains(stat) {
-                return Err(format!(
-                    "`{stat}` in `{path}` is not a statistic; use one of {}",
-                    STAT_NAMES.join(", ")
-                ));
+                return Err(ThresholdError::NotAStat {
+                    stat: (*stat).to_owned(),
+                    path: path.to_owned(),
+                });
             }
             let kind = if *stat == "count" || !metric.is_time() {
                 Kind::Count
@@ -340,7 +333,7 @@ fn parse_quantity(path: &str) -> Result<(Quantity, Kind), String> {
                 kind,
             )
         }
-        _ => return Err(format!("`{path}` is not a threshold key; {KEY_HELP}")),
+        _ => return Err(ThresholdError::NotAKey(path.to_owned())),
     })
 }
 
@@ -357,16 +350,16 @@ fn parse_comparison(text: &str) -> Option<(Comparison, &str)> {
     .find_map(|(symbol, cmp)| text.strip_prefix(symbol).map(|rest| (cmp, rest)))
 }
 
-fn parse_limit(text: &str, kind: Kind) -> Result<f64, String> {
+fn parse_limit(text: &str, kind: Kind) -> Result<f64, ThresholdError> {
     let number_end = text
         .find(|c: char| {
             !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')
         })
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(number_end);
-    let value: f64 = number.parse().map_err(|_| {
-        format!("{text:?} does not start with a number; write e.g. \"1500ms\", \"1%\" or \"20/s\"")
-    })?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| ThresholdError::NotANumber(text.to_owned()))?;
     let unit = unit.trim();
     let scaled = match (kind, unit) {
         (Kind::Time, "" | "ms") => value,
@@ -384,15 +377,52 @@ fn parse_limit(text: &str, kind: Kind) -> Result<f64, String> {
                 Kind::PerSecond => "a rate such as \"20/s\"",
                 Kind::Count => "a plain number",
             };
-            return Err(format!(
-                "unit {unit:?} does not fit this key; write {expected}"
-            ));
+            return Err(ThresholdError::WrongUnit {
+                unit: unit.to_owned(),
+                expected,
+            });
         }
     };
     if !scaled.is_finite() {
-        return Err(format!("{text:?} is not a finite number"));
+        return Err(ThresholdError::NotFinite(text.to_owned()));
     }
     Ok(scaled)
+}
+
+/// Why a threshold cannot be read, and how to write it instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error("`{0}` has an empty agent name before `:`; {KEY_HELP}")]
+    EmptyAgent(String),
+    #[error(
+        "condition {0:?} does not start with a comparison; write e.g. \"< 1500ms\", \"<= 1%\" or \">= 10/s\""
+    )]
+    NoComparison(String),
+    #[error("{0:?} has no comparison; write e.g. \"run_stream.ttfs.p95 < 1500ms\"")]
+    NoComparisonInExpr(String),
+    #[error("`{expr}` cannot abort a run: {why}; keep it as a plain threshold (judged at the end)")]
+    CannotAbort { expr: String, why: String },
+    #[error("`{name}` in `{path}` is not an op; ops are {ops}", ops = Op::ALL.map(Op::name).join(", "))]
+    NotAnOp { name: String, path: String },
+    #[error(
+        "`{name}` in `{path}` is not an error class (e.g. http_429, timeout_total, stream_cut; the README lists them)"
+    )]
+    NotAClass { name: String, path: String },
+    #[error("`{name}` in `{path}` is not a metric; metrics are {metrics}", metrics = Metric::ALL.map(Metric::name).join(", "))]
+    NotAMetric { name: String, path: String },
+    #[error("`{stat}` in `{path}` is not a statistic; use one of {stats}", stats = STAT_NAMES.join(", "))]
+    NotAStat { stat: String, path: String },
+    #[error("`{0}` is not a threshold key; {KEY_HELP}")]
+    NotAKey(String),
+    #[error("{0:?} does not start with a number; write e.g. \"1500ms\", \"1%\" or \"20/s\"")]
+    NotANumber(String),
+    #[error("unit {unit:?} does not fit this key; write {expected}")]
+    WrongUnit {
+        unit: String,
+        expected: &'static str,
+    },
+    #[error("{0:?} is not a finite number")]
+    NotFinite(String),
 }
 
 #[cfg(test)]
@@ -435,23 +465,34 @@ mod tests {
 
     #[test]
     fn bad_expressions_say_what_to_write() {
-        let err = Threshold::parse("run_strem.ttfs.p95", "< 1s").unwrap_err();
+        let err = Threshold::parse("run_strem.ttfs.p95", "< 1s")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("`run_strem`") && err.contains("run_stream"),
             "{err}"
         );
-        let err = Threshold::parse("run.ttfs.p42", "< 1s").unwrap_err();
+        let err = Threshold::parse("run.ttfs.p42", "< 1s")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("p42") && err.contains("p95"), "{err}");
-        let err = Threshold::parse("run.latency.p95", "1s").unwrap_err();
+        let err = Threshold::parse("run.latency.p95", "1s")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("comparison"), "{err}");
-        let err = Threshold::parse("run.latency.p95", "< 1%").unwrap_err();
+        let err = Threshold::parse("run.latency.p95", "< 1%")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unit \"%\""), "{err}");
-        let err = Threshold::parse("errors.rate", "< fast").unwrap_err();
+        let err = Threshold::parse("errors.rate", "< fast")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("number"), "{err}");
         assert!(Threshold::parse_expr("errors.rate").is_err());
         assert!(
             Threshold::parse("nonsense", "< 1")
                 .unwrap_err()
+                .to_string()
                 .contains("errors.rate")
         );
     }

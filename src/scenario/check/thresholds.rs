@@ -37,11 +37,14 @@ pub(super) fn check_thresholds(
                 )
             };
             let mut threshold =
-                Threshold::parse(key.get_ref(), condition.get_ref().check()).map_err(bad)?;
+                Threshold::parse(key.get_ref(), condition.get_ref().check())
+                    .map_err(|err| bad(err.to_string()))?;
             if let RawThreshold::Table(table) = condition.get_ref() {
                 if table.abort_on_fail {
                     let delay = table.delay.map_or(Duration::ZERO, |d| d.0);
-                    threshold = threshold.abort_on_fail(delay).map_err(bad)?;
+                    threshold = threshold
+                        .abort_on_fail(delay)
+                        .map_err(|err| bad(err.to_string()))?;
                 } else if table.delay.is_some() {
                     return Err(bad(
                         "`delay` applies only with `abort_on_fail = true`".to_owned()
