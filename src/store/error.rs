@@ -16,6 +16,12 @@ pub enum StoreError {
     /// The folder cannot be created.
     #[error("cannot create the report folder {}: {source}", dir.display())]
     CreateFolder { dir: PathBuf, source: io::Error },
+    /// The folder holds files, none of them a report's: a run would mix its files with others.
+    #[error(
+        "{} is not empty and holds no agentload report; a run would mix its files with what is there\n  help: name a new or empty folder, or one an earlier run wrote",
+        dir.display()
+    )]
+    Foreign { dir: PathBuf },
     /// The folder exists but a file cannot be created in it.
     #[error("cannot write into the report folder {}: {source}", dir.display())]
     NotWritable { dir: PathBuf, source: io::Error },
@@ -34,7 +40,9 @@ impl StoreError {
     /// The file (or folder) the error is about.
     pub fn path(&self) -> &Path {
         match self {
-            StoreError::CreateFolder { dir, .. } | StoreError::NotWritable { dir, .. } => dir,
+            StoreError::CreateFolder { dir, .. }
+            | StoreError::NotWritable { dir, .. }
+            | StoreError::Foreign { dir } => dir,
             StoreError::Write { path, .. }
             | StoreError::Read { path, .. }
             | StoreError::Invalid { path, .. } => path,

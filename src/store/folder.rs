@@ -5,18 +5,48 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::StoreError;
-use super::names::WRITE_PROBE;
+use super::names::{
+    HISTOGRAMS_HLOG, SHARD_JSON, SUMMARY_JSON, SWEEP_JSON, TIMESERIES_CSV, WRITE_PROBE,
+};
 
 /// The folder a run writes to: `out` if given, else `reports/<UTC timestamp>-<scenario>/`,
-/// created now (see [`create`]).
+/// created now (see [`create`]). An existing folder must be empty or a report folder (one
+/// holding a file the store writes): a run never mixes its files into someone else's.
 pub fn prepare(out: Option<&Path>, scenario: &str, now: SystemTime) -> Result<PathBuf, StoreError> {
     let dir = match out {
         Some(dir) => dir.to_path_buf(),
         None => default_dir(scenario, now),
     };
+    if is_foreign(&dir) {
+        return Err(StoreError::Foreign { dir });
+    }
     create(&dir)?;
     Ok(dir)
 }
+
+/// Whether `dir` exists and holds entries, none of them a file the store writes.
+fn is_foreign(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let names: Vec<String> = entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    !names.is_empty()
+        && !names
+            .iter()
+            .any(|name| REPORT_MARKERS.contains(&name.as_str()))
+}
+
+/// Files only a report folder (of a run, a merge or a sweep) holds.
+const REPORT_MARKERS: [&str; 5] = [
+    SUMMARY_JSON.as_str(),
+    TIMESERIES_CSV.as_str(),
+    HISTOGRAMS_HLOG.as_str(),
+    SWEEP_JSON.as_str(),
+    SHARD_JSON.as_str(),
+];
 
 /// Creates `dir` (and its parents) and proves a file can be written into it.
 pub fn create(dir: &Path) -> Result<(), StoreError> {
@@ -67,6 +97,27 @@ fn safe_name(name: &str) -> String {
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_folder_of_other_files_is_refused_and_a_report_folder_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemTime::now();
+        let out = dir.path().join("out");
+        assert_eq!(prepare(Some(&out), "s", now).unwrap(), out, "a new folder");
+        assert!(prepare(Some(&out), "s", now).is_ok(), "an empty one");
+        std::fs::write(out.join("notes.txt"), "mine").unwrap();
+        let err = prepare(Some(&out), "s", now).unwrap_err();
+        assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+        assert!(
+            err.to_string().contains("holds no agentload report"),
+            "{err}"
+        );
+        std::fs::write(SUMMARY_JSON.path_in(&out), "{}").unwrap();
+        assert!(
+            prepare(Some(&out), "s", now).is_ok(),
+            "an earlier run's folder"
+        );
+    }
 
     #[test]
     fn default_folders_are_timestamped_and_safe() {
