@@ -112,8 +112,9 @@ pub async fn run(
         max_idle_connections: 16,
         max_event_bytes: plan.target.max_event_bytes,
     };
-    let client = ApiClient::new(options.clone())
-        .map_err(|err| Diagnostic::flag("client", err, "this is a bug; please report it"))?;
+    let client = ApiClient::new(options.clone()).map_err(|err| {
+        Diagnostic::flag("client", err.to_string(), "this is a bug; please report it")
+    })?;
     let options_for_teardown = options.clone();
     let prefix = run_options.shard.name_prefix(run_id);
     let registry = Arc::new(Registry::default());

@@ -126,7 +126,7 @@ fn run_worker(
         Work::Arrivals(slots) => slots.slots,
     }
     .max(1);
-    let client = ApiClient::new(options)?;
+    let client = ApiClient::new(options).map_err(|err| err.to_string())?;
     let _ = ready.send(());
     let Ok(start) = go.blocking_recv() else {
         // The load phase gave up before starting (another worker failed).
