@@ -16,8 +16,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
 use super::sse::{SseDecoder, SseError, SseEvent};
-use super::transport::{Endpoint, Lease, SendError, Transport};
-use super::types::{self, AgentInfo, RunResult};
+use super::transport::{Endpoint, EndpointError, Lease, SendError, Transport};
+use super::types::{self, AgentInfo, DecodeError, RunResult};
 use crate::model::Op;
 use crate::model::error::{ErrorClass, Failure};
 use crate::model::sample::{StepRole, StreamCounts};
@@ -28,21 +28,28 @@ use crate::model::{Sample, Timeline};
 /// Bodies larger than this are not read whole; the request fails as `decode`.
 const MAX_BODY_BYTES: usize = 16 << 20;
 
+/// Why a token cannot be sent; never contains the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("the token is empty")]
+    Empty,
+    #[error("the token contains characters not allowed in an HTTP header")]
+    NotAHeaderValue,
+}
+
 /// The `Authorization` header, marked sensitive so it never shows in debug output.
 #[derive(Clone)]
 pub struct Credentials(HeaderValue);
 
 impl Credentials {
     /// Builds the header; the error never contains the token.
-    pub fn new(scheme: AuthScheme, token: &str) -> Result<Self, String> {
+    pub fn new(scheme: AuthScheme, token: &str) -> Result<Self, CredentialsError> {
         let token = token.trim();
         if token.is_empty() {
-            return Err("the token is empty".into());
+            return Err(CredentialsError::Empty);
         }
         let mut value = HeaderValue::from_str(&format!("{} {token}", scheme.header_prefix()))
-            .map_err(|_| {
-                "the token contains characters not allowed in an HTTP header".to_owned()
-            })?;
+            .map_err(|_| CredentialsError::NotAHeaderValue)?;
         value.set_sensitive(true);
         Ok(Credentials(value))
     }
@@ -177,7 +184,7 @@ impl Attempt {
 }
 
 impl ApiClient {
-    pub fn new(options: ClientOptions) -> Result<ApiClient, String> {
+    pub fn new(options: ClientOptions) -> Result<ApiClient, EndpointError> {
         let endpoint = Endpoint::parse(&options.base_url)?;
         Ok(ApiClient {
             transport: Arc::new(Transport::new(
@@ -220,7 +227,7 @@ impl ApiClient {
         let uri = self
             .transport
             .uri(path)
-            .map_err(|message| Failure::new(ErrorClass::Decode, message))?;
+            .map_err(|err| Failure::new(ErrorClass::Decode, err.to_string()))?;
         let json = body.is_some();
         let mut request = Box::new(Request::new(Full::new(body.unwrap_or_default())));
         *request.method_mut() = method;
@@ -292,7 +299,7 @@ impl ApiClient {
         op: Op,
         intended: Option<Instant>,
         request: Result<Box<Request<Full<Bytes>>>, Failure>,
-        parse: impl FnOnce(&[u8]) -> Result<T, String>,
+        parse: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
     ) -> Call<T> {
         let mut attempt = Attempt::start(op, intended, &self.timeouts);
         let request = match request {
@@ -318,7 +325,7 @@ impl ApiClient {
         };
         match parse(&body) {
             Ok(value) => attempt.succeed(value),
-            Err(message) => attempt.fail(Failure::new(ErrorClass::Decode, message)),
+            Err(err) => attempt.fail(Failure::new(ErrorClass::Decode, err.to_string())),
         }
     }
 
@@ -424,7 +431,9 @@ impl ApiClient {
                 }
                 let step = match types::parse_step(&event.data) {
                     Ok(step) => step,
-                    Err(message) => return attempt.fail(Failure::new(ErrorClass::Decode, message)),
+                    Err(err) => {
+                        return attempt.fail(Failure::new(ErrorClass::Decode, err.to_string()));
+                    }
                 };
                 result.counts.count_step(step.role);
                 if step.thread_id.is_some() {
@@ -620,7 +629,9 @@ mod tests {
         assert_eq!(credentials.0.to_str().unwrap(), "Token s3cret");
         let bearer = Credentials::new(AuthScheme::Bearer, " tok ").unwrap();
         assert_eq!(bearer.0.to_str().unwrap(), "Bearer tok");
-        let err = Credentials::new(AuthScheme::Token, "bad\ntoken").unwrap_err();
+        let err = Credentials::new(AuthScheme::Token, "bad\ntoken")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("bad"), "{err}");
         assert!(Credentials::new(AuthScheme::Token, "  ").is_err());
     }

@@ -6,4 +6,6 @@ pub mod sse;
 pub mod transport;
 pub mod types;
 
-pub use client::{ApiClient, Call, ClientOptions, Credentials, StreamResult};
+pub use client::{ApiClient, Call, ClientOptions, Credentials, CredentialsError, StreamResult};
+pub use transport::{EndpointError, PathError};
+pub use types::DecodeError;

@@ -19,6 +19,35 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+/// Why a base URL cannot be used as an endpoint, or TLS cannot be set up for it.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error("the base URL is not a URL ({0})")]
+    NotAUrl(url::ParseError),
+    #[error("the base URL has no host")]
+    NoHost,
+    #[error("the base URL has no port")]
+    NoPort,
+    #[error("{host:?} cannot name a TLS server ({reason})")]
+    TlsServerName {
+        host: String,
+        reason: rustls::pki_types::InvalidDnsNameError,
+    },
+    #[error("the scheme {0:?} is not http or https")]
+    Scheme(String),
+    #[error("the base URL's host is not a valid Host header")]
+    HostHeader,
+    #[error("cannot set up TLS: {0}")]
+    TlsSetup(rustls::Error),
+    #[error("cannot load the trust store: {0}")]
+    TrustStore(rustls::Error),
+}
+
+/// A request path that is not a valid URI path.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot form a request path: {0}")]
+pub struct PathError(http::uri::InvalidUri);
+
 /// Where requests go: parsed once from the base URL.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -46,29 +75,28 @@ impl fmt::Debug for Endpoint {
 
 impl Endpoint {
     /// Parses an `http://` or `https://` base URL.
-    pub fn parse(base_url: &str) -> Result<Endpoint, String> {
-        let url = url::Url::parse(base_url)
-            .map_err(|err| format!("the base URL is not a URL ({err})"))?;
-        let host = url.host_str().ok_or("the base URL has no host")?.to_owned();
-        let port = url
-            .port_or_known_default()
-            .ok_or("the base URL has no port")?;
+    pub fn parse(base_url: &str) -> Result<Endpoint, EndpointError> {
+        let url = url::Url::parse(base_url).map_err(EndpointError::NotAUrl)?;
+        let host = url.host_str().ok_or(EndpointError::NoHost)?.to_owned();
+        let port = url.port_or_known_default().ok_or(EndpointError::NoPort)?;
         let tls = match url.scheme() {
             "http" => None,
             "https" => {
                 let server_name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
-                    .map_err(|err| format!("{host:?} cannot name a TLS server ({err})"))?;
+                    .map_err(|reason| EndpointError::TlsServerName {
+                        host: host.clone(),
+                        reason,
+                    })?;
                 Some((TlsConnector::from(tls_config()?), server_name))
             }
-            other => return Err(format!("the scheme {other:?} is not http or https")),
+            other => return Err(EndpointError::Scheme(other.to_owned())),
         };
         let authority = match url.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.clone(),
         };
         Ok(Endpoint {
-            authority: HeaderValue::from_str(&authority)
-                .map_err(|_| "the base URL's host is not a valid Host header")?,
+            authority: HeaderValue::from_str(&authority).map_err(|_| EndpointError::HostHeader)?,
             base_path: url.path().trim_end_matches('/').to_owned(),
             host,
             port,
@@ -78,14 +106,14 @@ impl Endpoint {
 }
 
 /// TLS with the platform's trust store, speaking HTTP/1.1 only (as the connections are).
-fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, EndpointError> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|err| format!("cannot set up TLS: {err}"))?
+        .map_err(EndpointError::TlsSetup)?
         .with_platform_verifier()
-        .map_err(|err| format!("cannot load the trust store: {err}"))?
+        .map_err(EndpointError::TrustStore)?
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
@@ -151,11 +179,11 @@ impl Transport {
 
     /// The URI of `path_and_query` under the base path; requests also need the endpoint's
     /// `authority` as their `Host` header.
-    pub fn uri(&self, path_and_query: &str) -> Result<Uri, String> {
+    pub fn uri(&self, path_and_query: &str) -> Result<Uri, PathError> {
         let mut path = String::with_capacity(self.endpoint.base_path.len() + path_and_query.len());
         path.push_str(&self.endpoint.base_path);
         path.push_str(path_and_query);
-        Uri::try_from(path).map_err(|err| format!("cannot form a request path: {err}"))
+        Uri::try_from(path).map_err(PathError)
     }
 
     /// Sends a request on an idle connection (or a new one) and waits for the response headers.

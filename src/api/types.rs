@@ -7,6 +7,43 @@ use serde_json::Value;
 
 use crate::model::sample::StepRole;
 
+/// Why a response body (or a stream's step) does not have the documented shape; recorded as a
+/// `decode` failure with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the body is not JSON ({0})")]
+    NotJson(serde_json::Error),
+    #[error("the agent is not a JSON object")]
+    AgentNotAnObject,
+    #[error("the agent lacks the required field `{key}`")]
+    AgentLacksField { key: &'static str },
+    #[error("the agent's `{key}` is not {expected}")]
+    AgentFieldType {
+        key: &'static str,
+        /// The JSON type the documentation gives, e.g. "a string".
+        expected: &'static str,
+    },
+    #[error(
+        "the list is neither an array of agents nor an object holding one under `agents`, `data` or `items`"
+    )]
+    ListObjectWithoutArray,
+    #[error("the list is neither an array of agents nor an object holding one")]
+    ListNotArrayOrObject,
+    #[error("agent {index} of the list: {error}")]
+    ListAgent {
+        index: usize,
+        error: Box<DecodeError>,
+    },
+    #[error("the create response has no `agentId` (or `id`)")]
+    CreatedWithoutId,
+    #[error("the run response lacks the required string `{field}`")]
+    RunLacksField { field: &'static str },
+    #[error("a step's data is not a JSON object with a string `role` ({0})")]
+    StepNotAnObject(serde_json::Error),
+    #[error("a step's data has no string `role`")]
+    StepWithoutRole,
+}
+
 /// What a get (or one entry of a list) tells about an agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentInfo {
@@ -48,8 +85,8 @@ impl JsonType {
     }
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice(body).map_err(|err| format!("the body is not JSON ({err})"))
+fn parse_json(body: &[u8]) -> Result<Value, DecodeError> {
+    serde_json::from_slice(body).map_err(DecodeError::NotJson)
 }
 
 fn str_field(object: &serde_json::Map<String, Value>, key: &str) -> String {
@@ -61,13 +98,16 @@ fn str_field(object: &serde_json::Map<String, Value>, key: &str) -> String {
 }
 
 /// Checks an agent object against the documented required fields.
-pub fn agent_from_value(value: &Value) -> Result<AgentInfo, String> {
-    let object = value.as_object().ok_or("the agent is not a JSON object")?;
+pub fn agent_from_value(value: &Value) -> Result<AgentInfo, DecodeError> {
+    let object = value.as_object().ok_or(DecodeError::AgentNotAnObject)?;
     for (key, kind) in AGENT_REQUIRED {
         match object.get(key) {
-            None => return Err(format!("the agent lacks the required field `{key}`")),
+            None => return Err(DecodeError::AgentLacksField { key }),
             Some(v) if !kind.matches(v) => {
-                return Err(format!("the agent's `{key}` is not {}", kind.name()));
+                return Err(DecodeError::AgentFieldType {
+                    key,
+                    expected: kind.name(),
+                });
             }
             Some(_) => {}
         }
@@ -101,7 +141,7 @@ struct AgentWire<'a> {
 
 /// A get response. Checked straight into a typed struct; only a body that fails that is
 /// parsed again, generically, to say exactly which field is wrong.
-pub fn parse_agent(body: &[u8]) -> Result<AgentInfo, String> {
+pub fn parse_agent(body: &[u8]) -> Result<AgentInfo, DecodeError> {
     match serde_json::from_slice::<AgentWire<'_>>(body) {
         Ok(agent) => Ok(AgentInfo {
             id: agent.id.into_owned(),
@@ -115,7 +155,7 @@ pub fn parse_agent(body: &[u8]) -> Result<AgentInfo, String> {
 
 /// A list response: documented as an array of agents; a single agent object, or an object
 /// wrapping the array (`{"agents": [...]}`), are accepted too.
-pub fn parse_agent_list(body: &[u8]) -> Result<Vec<AgentInfo>, String> {
+pub fn parse_agent_list(body: &[u8]) -> Result<Vec<AgentInfo>, DecodeError> {
     let value = parse_json(body)?;
     let items: Vec<&Value> = match &value {
         Value::Array(items) => items.iter().collect(),
@@ -125,32 +165,31 @@ pub fn parse_agent_list(body: &[u8]) -> Result<Vec<AgentInfo>, String> {
             .find_map(|key| object.get(*key)?.as_array())
         {
             Some(items) => items.iter().collect(),
-            None => {
-                return Err(
-                    "the list is neither an array of agents nor an object holding one under `agents`, `data` or `items`".into(),
-                );
-            }
+            None => return Err(DecodeError::ListObjectWithoutArray),
         },
-        _ => return Err("the list is neither an array of agents nor an object holding one".into()),
+        _ => return Err(DecodeError::ListNotArrayOrObject),
     };
     items
         .into_iter()
         .enumerate()
-        .map(|(i, item)| {
-            agent_from_value(item).map_err(|err| format!("agent {i} of the list: {err}"))
+        .map(|(index, item)| {
+            agent_from_value(item).map_err(|error| DecodeError::ListAgent {
+                index,
+                error: Box::new(error),
+            })
         })
         .collect()
 }
 
 /// A create response: the new agent's id, from `agentId` (documented) or `id`.
-pub fn parse_created(body: &[u8]) -> Result<String, String> {
+pub fn parse_created(body: &[u8]) -> Result<String, DecodeError> {
     let value = parse_json(body)?;
     ["agentId", "id"]
         .into_iter()
         .find_map(|key| value.get(key).and_then(Value::as_str))
         .filter(|id| !id.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| "the create response has no `agentId` (or `id`)".into())
+        .ok_or(DecodeError::CreatedWithoutId)
 }
 
 /// What the harness keeps from a blocking run's response.
@@ -161,15 +200,15 @@ pub struct RunResult {
 }
 
 /// A blocking run's response: `response` and `threadId` are required.
-pub fn parse_run(body: &[u8]) -> Result<RunResult, String> {
+pub fn parse_run(body: &[u8]) -> Result<RunResult, DecodeError> {
     let value = parse_json(body)?;
     if !value.get("response").is_some_and(Value::is_string) {
-        return Err("the run response lacks the required string `response`".into());
+        return Err(DecodeError::RunLacksField { field: "response" });
     }
     let thread_id = value
         .get("threadId")
         .and_then(Value::as_str)
-        .ok_or("the run response lacks the required string `threadId`")?
+        .ok_or(DecodeError::RunLacksField { field: "threadId" })?
         .to_owned();
     let execution_time_ms = value.get("executionTimeMs").and_then(|v| {
         v.as_u64()
@@ -189,7 +228,7 @@ pub struct StepInfo {
     pub thread_id: Option<String>,
 }
 
-pub fn parse_step(data: &str) -> Result<StepInfo, String> {
+pub fn parse_step(data: &str) -> Result<StepInfo, DecodeError> {
     #[derive(serde::Deserialize)]
     struct Step<'a> {
         #[serde(borrow)]
@@ -197,10 +236,8 @@ pub fn parse_step(data: &str) -> Result<StepInfo, String> {
         #[serde(rename = "threadId", default)]
         thread_id: Option<Value>,
     }
-    let step: Step<'_> = serde_json::from_str(data).map_err(|err| {
-        format!("a step's data is not a JSON object with a string `role` ({err})")
-    })?;
-    let role = step.role.ok_or("a step's data has no string `role`")?;
+    let step: Step<'_> = serde_json::from_str(data).map_err(DecodeError::StepNotAnObject)?;
+    let role = step.role.ok_or(DecodeError::StepWithoutRole)?;
     Ok(StepInfo {
         role: StepRole::from_role(&role),
         thread_id: match step.thread_id {
@@ -240,11 +277,18 @@ mod tests {
         let agent = parse_agent(AGENT.as_bytes()).unwrap();
         assert_eq!(agent.id, "a1");
         assert_eq!(agent.default_model, "m");
-        let missing = parse_agent(br#"{"id":"a1","name":"n"}"#).unwrap_err();
+        let missing = parse_agent(br#"{"id":"a1","name":"n"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("`teamId`"), "{missing}");
-        let wrong = parse_agent(br#"{"id":1,"name":"n","teamId":1,"createdAt":"x","systemPrompt":"p","defaultModel":"m"}"#).unwrap_err();
+        let wrong = parse_agent(br#"{"id":1,"name":"n","teamId":1,"createdAt":"x","systemPrompt":"p","defaultModel":"m"}"#).unwrap_err().to_string();
         assert!(wrong.contains("`id` is not a string"), "{wrong}");
-        assert!(parse_agent(b"not json").unwrap_err().contains("not JSON"));
+        assert!(
+            parse_agent(b"not json")
+                .unwrap_err()
+                .to_string()
+                .contains("not JSON")
+        );
     }
 
     #[test]
@@ -265,6 +309,7 @@ mod tests {
         assert!(
             parse_agent_list(b"[{\"id\":\"x\"}]")
                 .unwrap_err()
+                .to_string()
                 .contains("agent 0")
         );
         assert!(parse_agent_list(b"42").is_err());
@@ -293,11 +338,13 @@ mod tests {
         assert!(
             parse_run(br#"{"threadId":"t"}"#)
                 .unwrap_err()
+                .to_string()
                 .contains("`response`")
         );
         assert!(
             parse_run(br#"{"response":"hi"}"#)
                 .unwrap_err()
+                .to_string()
                 .contains("`threadId`")
         );
     }

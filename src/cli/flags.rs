@@ -46,7 +46,7 @@ pub(super) fn start_at_flag(text: &str) -> Result<SystemTime, shard::ShardError>
 }
 
 pub(super) fn duration_flag(text: &str) -> Result<Duration, String> {
-    let duration = parse_duration(text)?;
+    let duration = parse_duration(text).map_err(|err| err.to_string())?;
     if duration.is_zero() {
         return Err("must be longer than zero".into());
     }
@@ -98,7 +98,7 @@ pub(super) fn json_flag(text: &str) -> Result<serde_json::Value, String> {
 }
 
 pub(super) fn rate_flag(text: &str) -> Result<Rate, String> {
-    let rate = Rate::parse(text)?;
+    let rate = Rate::parse(text).map_err(|err| err.to_string())?;
     if rate.as_per_second() <= 0.0 {
         return Err("the rate must be above zero".into());
     }
@@ -114,11 +114,11 @@ pub(super) fn arrival_flag(text: &str) -> Result<Arrival, String> {
 }
 
 pub(super) fn duration_spread_flag(text: &str) -> Result<Spread<Duration>, String> {
-    Spread::parse_duration(text)
+    Spread::parse_duration(text).map_err(|err| err.to_string())
 }
 
 pub(super) fn steps_flag(text: &str) -> Result<Spread<u32>, String> {
-    let steps = Spread::parse_count(text)?;
+    let steps = Spread::parse_count(text).map_err(|err| err.to_string())?;
     if steps.lo < 3 {
         return Err("a stream has at least 3 steps (system, user, assistant)".into());
     }

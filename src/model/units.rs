@@ -8,24 +8,74 @@ use rand::{Rng, RngExt};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+/// Why a duration, rate, byte size or spread as users write it was refused. Each message says
+/// what is wrong and how to write the value instead.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum UnitError {
+    #[error("empty duration; {DURATION_HELP}")]
+    EmptyDuration,
+    #[error("invalid duration {text:?} ({reason}); {DURATION_HELP}")]
+    InvalidDuration {
+        text: String,
+        reason: humantime::DurationError,
+    },
+    #[error("{text:?} is longer than the longest duration supported, 30 days")]
+    DurationTooLong { text: String },
+    #[error("invalid rate {text:?}: no unit; {RATE_HELP}")]
+    RateWithoutUnit { text: String },
+    #[error("invalid rate {text:?}: {number:?} is not a number; {RATE_HELP}")]
+    RateNotANumber { text: String, number: String },
+    #[error("invalid rate {text:?}: unknown unit {unit:?}; {RATE_HELP}")]
+    RateUnknownUnit { text: String, unit: String },
+    /// Negative, or not a finite number (`inf/s`).
+    #[error("invalid rate {text:?}: it must be zero or more; {RATE_HELP}")]
+    RateNegative { text: String },
+    #[error("rate {text:?} is above the supported maximum of 10000000/s")]
+    RateTooHigh { text: String },
+    #[error("rate {text:?} is below one per 30 days, the longest gap supported; use 0/s for none")]
+    RateTooLow { text: String },
+    #[error("invalid size {text:?}: no number; {SIZE_HELP}")]
+    SizeWithoutNumber { text: String },
+    #[error(
+        "invalid size {text:?}: {unit:?} is ambiguous; use binary units: B, KiB, MiB or GiB, e.g. \"1MiB\""
+    )]
+    SizeAmbiguousUnit { text: String, unit: String },
+    #[error("invalid size {text:?}: unknown unit {unit:?}; {SIZE_HELP}")]
+    SizeUnknownUnit { text: String, unit: String },
+    #[error("size {text:?} is zero; an event needs at least a byte, e.g. \"1MiB\"")]
+    SizeZero { text: String },
+    #[error("size {text:?} is above the largest supported, 256MiB")]
+    SizeTooLarge { text: String },
+    #[error(
+        "invalid count {text:?}; write a whole number such as \"5\" or a range such as \"3..6\""
+    )]
+    InvalidCount { text: String },
+    #[error("range {text:?} runs backwards; put the smaller value first, e.g. \"100ms..300ms\"")]
+    BackwardsRange { text: String },
+}
+
+const DURATION_HELP: &str = "write a number with a unit, e.g. \"500ms\", \"30s\" or \"2m\"";
+const RATE_HELP: &str = "write a number and a unit, e.g. \"20/s\", \"300/min\" or \"5000/h\"";
+const SIZE_HELP: &str = "write a number and a unit, e.g. \"1MiB\", \"64KiB\" or \"4096B\"";
+
 /// The longest duration accepted anywhere: long soaks fit, arithmetic on instants cannot overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Parses a duration with a unit: `500ms`, `30s`, `2m`, `1h 30m`; at most [`MAX_DURATION`].
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(
-            "empty duration; write a number with a unit, e.g. \"500ms\", \"30s\" or \"2m\"".into(),
-        );
+        return Err(UnitError::EmptyDuration);
     }
-    let duration = humantime::parse_duration(text).map_err(|err| {
-        format!("invalid duration {text:?} ({err}); write a number with a unit, e.g. \"500ms\", \"30s\" or \"2m\"")
-    })?;
+    let duration =
+        humantime::parse_duration(text).map_err(|reason| UnitError::InvalidDuration {
+            text: text.to_owned(),
+            reason,
+        })?;
     if duration > MAX_DURATION {
-        return Err(format!(
-            "{text:?} is longer than the longest duration supported, 30 days"
-        ));
+        return Err(UnitError::DurationTooLong {
+            text: text.to_owned(),
+        });
     }
     Ok(duration)
 }
@@ -47,43 +97,39 @@ impl Rate {
     }
 
     /// Parses `20/s`, `300/min`, `5000/h` (also `/sec`, `/m`, `/hour`); zero is allowed.
-    pub fn parse(text: &str) -> Result<Rate, String> {
-        let help = "write a number and a unit, e.g. \"20/s\", \"300/min\" or \"5000/h\"";
+    pub fn parse(text: &str) -> Result<Rate, UnitError> {
+        let owned = || text.to_owned();
         let (number, unit) = text
             .trim()
             .split_once('/')
-            .ok_or_else(|| format!("invalid rate {text:?}: no unit; {help}"))?;
-        let count: f64 = number.trim().parse().map_err(|_| {
-            format!(
-                "invalid rate {text:?}: {:?} is not a number; {help}",
-                number.trim()
-            )
-        })?;
+            .ok_or_else(|| UnitError::RateWithoutUnit { text: owned() })?;
+        let count: f64 = number
+            .trim()
+            .parse()
+            .map_err(|_| UnitError::RateNotANumber {
+                text: owned(),
+                number: number.trim().to_owned(),
+            })?;
         let seconds = match unit.trim() {
             "s" | "sec" | "second" => 1.0,
             "m" | "min" | "minute" => 60.0,
             "h" | "hour" => 3600.0,
             other => {
-                return Err(format!(
-                    "invalid rate {text:?}: unknown unit {other:?}; {help}"
-                ));
+                return Err(UnitError::RateUnknownUnit {
+                    text: owned(),
+                    unit: other.to_owned(),
+                });
             }
         };
         let per_second = count / seconds;
         if !per_second.is_finite() || per_second < 0.0 {
-            return Err(format!(
-                "invalid rate {text:?}: it must be zero or more; {help}"
-            ));
+            return Err(UnitError::RateNegative { text: owned() });
         }
         if per_second > Rate::MAX_PER_SECOND {
-            return Err(format!(
-                "rate {text:?} is above the supported maximum of 10000000/s"
-            ));
+            return Err(UnitError::RateTooHigh { text: owned() });
         }
         if per_second > 0.0 && 1.0 / per_second > MAX_DURATION.as_secs_f64() {
-            return Err(format!(
-                "rate {text:?} is below one per 30 days, the longest gap supported; use 0/s for none"
-            ));
+            return Err(UnitError::RateTooLow { text: owned() });
         }
         Ok(Rate(per_second))
     }
@@ -119,15 +165,15 @@ pub const MAX_EVENT_SIZE: usize = 256 << 20;
 
 /// Parses a size in bytes with a binary unit: `1MiB`, `512KiB`, `4096B` (or a bare number of
 /// bytes); from 1 byte to [`MAX_EVENT_SIZE`].
-pub fn parse_byte_size(text: &str) -> Result<usize, String> {
-    let help = "write a number and a unit, e.g. \"1MiB\", \"64KiB\" or \"4096B\"";
+pub fn parse_byte_size(text: &str) -> Result<usize, UnitError> {
+    let owned = || text.to_owned();
     let trimmed = text.trim();
     let split = trimmed
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
     if number.is_empty() {
-        return Err(format!("invalid size {text:?}: no number; {help}"));
+        return Err(UnitError::SizeWithoutNumber { text: owned() });
     }
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -135,15 +181,16 @@ pub fn parse_byte_size(text: &str) -> Result<usize, String> {
         "mib" => 1 << 20,
         "gib" => 1 << 30,
         "kb" | "mb" | "gb" | "k" | "m" | "g" => {
-            return Err(format!(
-                "invalid size {text:?}: {:?} is ambiguous; use binary units: B, KiB, MiB or GiB, e.g. \"1MiB\"",
-                unit.trim()
-            ));
+            return Err(UnitError::SizeAmbiguousUnit {
+                text: owned(),
+                unit: unit.trim().to_owned(),
+            });
         }
         other => {
-            return Err(format!(
-                "invalid size {text:?}: unknown unit {other:?}; {help}"
-            ));
+            return Err(UnitError::SizeUnknownUnit {
+                text: owned(),
+                unit: other.to_owned(),
+            });
         }
     };
     let bytes = number
@@ -152,14 +199,10 @@ pub fn parse_byte_size(text: &str) -> Result<usize, String> {
         .and_then(|n| n.checked_mul(multiplier))
         .unwrap_or(u64::MAX);
     if bytes == 0 {
-        return Err(format!(
-            "size {text:?} is zero; an event needs at least a byte, e.g. \"1MiB\""
-        ));
+        return Err(UnitError::SizeZero { text: owned() });
     }
     if bytes > MAX_EVENT_SIZE as u64 {
-        return Err(format!(
-            "size {text:?} is above the largest supported, 256MiB"
-        ));
+        return Err(UnitError::SizeTooLarge { text: owned() });
     }
     Ok(bytes as usize)
 }
@@ -206,7 +249,7 @@ impl<T: Copy> Spread<T> {
 
 impl Spread<Duration> {
     /// Parses `"200ms"` (fixed) or `"100ms..300ms"` (uniform between the two, inclusive).
-    pub fn parse_duration(text: &str) -> Result<Self, String> {
+    pub fn parse_duration(text: &str) -> Result<Self, UnitError> {
         parse_spread(text, parse_duration)
     }
 
@@ -223,11 +266,13 @@ impl Spread<Duration> {
 
 impl Spread<u32> {
     /// Parses `"5"` (fixed) or `"3..6"` (uniform between the two, inclusive).
-    pub fn parse_count(text: &str) -> Result<Self, String> {
+    pub fn parse_count(text: &str) -> Result<Self, UnitError> {
         parse_spread(text, |part| {
-            part.trim().parse::<u32>().map_err(|_| {
-                format!("invalid count {part:?}; write a whole number such as \"5\" or a range such as \"3..6\"")
-            })
+            part.trim()
+                .parse::<u32>()
+                .map_err(|_| UnitError::InvalidCount {
+                    text: part.to_owned(),
+                })
         })
     }
 
@@ -242,17 +287,17 @@ impl Spread<u32> {
 
 fn parse_spread<T: PartialOrd + Copy>(
     text: &str,
-    parse_one: impl Fn(&str) -> Result<T, String>,
-) -> Result<Spread<T>, String> {
+    parse_one: impl Fn(&str) -> Result<T, UnitError>,
+) -> Result<Spread<T>, UnitError> {
     match text.split_once("..") {
         None => parse_one(text).map(Spread::fixed),
         Some((lo, hi)) => {
             let hi = hi.strip_prefix('=').unwrap_or(hi);
             let (lo, hi) = (parse_one(lo)?, parse_one(hi)?);
             if lo > hi {
-                return Err(format!(
-                    "range {text:?} runs backwards; put the smaller value first, e.g. \"100ms..300ms\""
-                ));
+                return Err(UnitError::BackwardsRange {
+                    text: text.to_owned(),
+                });
             }
             Ok(Spread { lo, hi })
         }
@@ -374,11 +419,21 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration(" 30s ").unwrap(), Duration::from_secs(30));
-        assert!(parse_duration("30").unwrap_err().contains("\"500ms\""));
+        assert!(
+            parse_duration("30")
+                .unwrap_err()
+                .to_string()
+                .contains("\"500ms\"")
+        );
         assert!(parse_duration("").is_err());
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("30days").is_ok());
-        assert!(parse_duration("31days").unwrap_err().contains("30 days"));
+        assert!(
+            parse_duration("31days")
+                .unwrap_err()
+                .to_string()
+                .contains("30 days")
+        );
         assert!(parse_duration("500000000000y").is_err());
     }
 
@@ -392,12 +447,32 @@ mod tests {
         );
         assert_eq!(Rate::parse(" 0.5 / s ").unwrap().as_per_second(), 0.5);
         assert_eq!(Rate::parse("0/s").unwrap().as_per_second(), 0.0);
-        assert!(Rate::parse("20").unwrap_err().contains("no unit"));
-        assert!(Rate::parse("20/day").unwrap_err().contains("unknown unit"));
+        assert!(
+            Rate::parse("20")
+                .unwrap_err()
+                .to_string()
+                .contains("no unit")
+        );
+        assert!(
+            Rate::parse("20/day")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown unit")
+        );
         assert!(Rate::parse("-1/s").is_err());
         assert!(Rate::parse("fast/s").is_err());
-        assert!(Rate::parse("1e12/s").unwrap_err().contains("maximum"));
-        assert!(Rate::parse("1e-300/s").unwrap_err().contains("30 days"));
+        assert!(
+            Rate::parse("1e12/s")
+                .unwrap_err()
+                .to_string()
+                .contains("maximum")
+        );
+        assert!(
+            Rate::parse("1e-300/s")
+                .unwrap_err()
+                .to_string()
+                .contains("30 days")
+        );
         assert_eq!(Rate::parse("300/min").unwrap().to_string(), "5/s");
     }
 
@@ -409,25 +484,58 @@ mod tests {
         assert_eq!(parse_byte_size("4096"), Ok(4096));
         assert_eq!(parse_byte_size("2mib"), Ok(2 << 20));
         assert_eq!(parse_byte_size("256MiB"), Ok(MAX_EVENT_SIZE));
-        assert!(parse_byte_size("0KiB").unwrap_err().contains("zero"));
-        assert!(parse_byte_size("257MiB").unwrap_err().contains("256MiB"));
-        assert!(parse_byte_size("1GiB").unwrap_err().contains("256MiB"));
+        assert!(
+            parse_byte_size("0KiB")
+                .unwrap_err()
+                .to_string()
+                .contains("zero")
+        );
+        assert!(
+            parse_byte_size("257MiB")
+                .unwrap_err()
+                .to_string()
+                .contains("256MiB")
+        );
+        assert!(
+            parse_byte_size("1GiB")
+                .unwrap_err()
+                .to_string()
+                .contains("256MiB")
+        );
         assert!(
             parse_byte_size("99999999999999999999GiB")
                 .unwrap_err()
+                .to_string()
                 .contains("256MiB")
         );
-        assert!(parse_byte_size("1MB").unwrap_err().contains("ambiguous"));
+        assert!(
+            parse_byte_size("1MB")
+                .unwrap_err()
+                .to_string()
+                .contains("ambiguous")
+        );
         assert!(
             parse_byte_size("1 furlong")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown unit")
         );
-        assert!(parse_byte_size("MiB").unwrap_err().contains("no number"));
-        assert!(parse_byte_size("-1MiB").unwrap_err().contains("no number"));
+        assert!(
+            parse_byte_size("MiB")
+                .unwrap_err()
+                .to_string()
+                .contains("no number")
+        );
+        assert!(
+            parse_byte_size("-1MiB")
+                .unwrap_err()
+                .to_string()
+                .contains("no number")
+        );
         assert!(
             parse_byte_size("1.5MiB")
                 .unwrap_err()
+                .to_string()
                 .contains("unknown unit")
         );
         assert_eq!(format_byte_size(1 << 20), "1MiB");
@@ -449,6 +557,7 @@ mod tests {
         assert!(
             Spread::parse_count("6..3")
                 .unwrap_err()
+                .to_string()
                 .contains("backwards")
         );
         assert!(Spread::parse_count("x").is_err());

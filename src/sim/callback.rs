@@ -157,7 +157,11 @@ impl Callbacks {
         let transport = self.receiver(url)?;
         let request = Request::builder()
             .method(Method::POST)
-            .uri(transport.uri(&url.path_and_query)?)
+            .uri(
+                transport
+                    .uri(&url.path_and_query)
+                    .map_err(|err| err.to_string())?,
+            )
             .header(HOST, transport.endpoint().authority.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(USER_AGENT, HeaderValue::from_static("agentload-simulator"))
@@ -189,7 +193,7 @@ impl Callbacks {
         if let Some(transport) = receivers.get(&url.origin) {
             return Ok(transport.clone());
         }
-        let endpoint = Endpoint::parse(&url.origin)?;
+        let endpoint = Endpoint::parse(&url.origin).map_err(|err| err.to_string())?;
         let transport = Arc::new(Transport::new(endpoint, CONNECT_TIMEOUT, 16));
         if receivers.len() < MAX_RECEIVERS {
             receivers.insert(url.origin.clone(), transport.clone());
