@@ -65,6 +65,17 @@ fn interval(row: &Row) -> String {
     )
 }
 
+/// A row's figures in table order: baseline and current percentiles, change, its interval, p.
+fn figures(row: &Row) -> [String; 5] {
+    [
+        percentiles(row.baseline.as_ref(), row),
+        percentiles(row.current.as_ref(), row),
+        change(row),
+        interval(row),
+        p_value(row),
+    ]
+}
+
 fn p_value(row: &Row) -> String {
     match row.p_value {
         None => "-".to_owned(),
@@ -88,6 +99,7 @@ pub fn terminal(comparison: &Comparison) -> String {
         "op", "metric", "stat", "baseline p50/p95/p99", "current p50/p95/p99", "change", "CI", "p"
     );
     for row in &comparison.rows {
+        let figures = figures(row);
         let verdict = match row.verdict {
             RowVerdict::Regression => "REGRESSION".to_owned(),
             other => other.name().to_owned(),
@@ -98,11 +110,11 @@ pub fn terminal(comparison: &Comparison) -> String {
             row.op,
             row.metric,
             row.stat,
-            percentiles(row.baseline.as_ref(), row),
-            percentiles(row.current.as_ref(), row),
-            change(row),
-            interval(row),
-            p_value(row),
+            figures[0],
+            figures[1],
+            figures[2],
+            figures[3],
+            figures[4],
         );
     }
     let _ = writeln!(out, "({}; times in ms)", method(comparison));
@@ -124,6 +136,7 @@ pub fn markdown(comparison: &Comparison) -> String {
         "| | op | metric | baseline p50 / p95 / p99 | current p50 / p95 / p99 | change | CI | p | verdict |\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
     );
     for row in &comparison.rows {
+        let figures = figures(row);
         let icon = match row.verdict {
             RowVerdict::Regression => "❌",
             RowVerdict::Improvement => "🚀",
@@ -132,15 +145,11 @@ pub fn markdown(comparison: &Comparison) -> String {
         };
         let _ = writeln!(
             out,
-            "| {icon} | `{}` | `{}` {} | {} | {} | {} | {} | {} | {} |",
+            "| {icon} | `{}` | `{}` {} | {} | {} |",
             row.op,
             row.metric,
             row.stat,
-            percentiles(row.baseline.as_ref(), row),
-            percentiles(row.current.as_ref(), row),
-            change(row),
-            interval(row),
-            p_value(row),
+            figures.join(" | "),
             row.verdict.name(),
         );
     }
@@ -163,6 +172,7 @@ pub fn html(comparison: &Comparison) -> String {
         "<table>\n<tr><th>verdict</th><th>op</th><th>metric</th><th>baseline p50 / p95 / p99</th><th>current p50 / p95 / p99</th><th>change</th><th>CI</th><th>p</th></tr>\n",
     );
     for row in &comparison.rows {
+        let figures = figures(row);
         let class = if row.verdict == RowVerdict::Regression {
             "text bad"
         } else {
@@ -175,11 +185,11 @@ pub fn html(comparison: &Comparison) -> String {
             escape(&row.op),
             escape(&row.metric),
             escape(&row.stat),
-            percentiles(row.baseline.as_ref(), row),
-            percentiles(row.current.as_ref(), row),
-            change(row),
-            interval(row),
-            escape(&p_value(row)),
+            figures[0],
+            figures[1],
+            figures[2],
+            figures[3],
+            escape(&figures[4]),
         );
     }
     let _ = writeln!(
