@@ -100,7 +100,7 @@ impl MockArgs {
         config.faults.status = faults::check_statuses(self.status.clone()).map_err(|message| {
             Diagnostic::flag(
                 "--status",
-                message,
+                message.to_string(),
                 "give each status once, e.g. --status 429=5% --status 503=1%",
             )
         })?;

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use tokio::sync::Notify;
 
-use crate::api::transport::{Endpoint, Transport};
+use crate::api::transport::{Endpoint, EndpointError, PathError, SendError, Transport};
 
 /// Longest a delivery may take, connecting included.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,6 +30,35 @@ const MAX_RECEIVERS: usize = 64;
 /// Largest receiver answer read (and ignored) before the connection is given up.
 const MAX_ANSWER_BYTES: usize = 64 << 10;
 
+/// Why a `callbackUrl` was refused; never repeats the URL (it may hold a secret). Read after
+/// "Field callbackUrl " in the 400's detail.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackUrlError {
+    #[error("is not a URL ({0})")]
+    NotAUrl(url::ParseError),
+    #[error("must be an http or https URL with a host")]
+    NotHttpWithHost,
+    #[error("must not carry credentials")]
+    Credentials,
+}
+
+/// Why one delivery failed, as reported on stderr.
+#[derive(Debug, thiserror::Error)]
+enum DeliveryError {
+    #[error("no answer within {DELIVERY_TIMEOUT:?}")]
+    Timeout,
+    #[error(transparent)]
+    Endpoint(EndpointError),
+    #[error(transparent)]
+    Path(PathError),
+    #[error("cannot form the request: {0}")]
+    Request(axum::http::Error),
+    #[error("{0}")]
+    Send(SendError),
+    #[error("the receiver answered {0}")]
+    Status(axum::http::StatusCode),
+}
+
 /// A checked `callbackUrl`: an `http` or `https` URL with a host.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallbackUrl {
@@ -41,13 +70,13 @@ pub struct CallbackUrl {
 
 impl CallbackUrl {
     /// Parses a URL; the error says what is wrong without repeating it (it may hold a secret).
-    pub fn parse(text: &str) -> Result<CallbackUrl, String> {
-        let url = url::Url::parse(text.trim()).map_err(|err| format!("is not a URL ({err})"))?;
+    pub fn parse(text: &str) -> Result<CallbackUrl, CallbackUrlError> {
+        let url = url::Url::parse(text.trim()).map_err(CallbackUrlError::NotAUrl)?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err("must be an http or https URL with a host".into());
+            return Err(CallbackUrlError::NotHttpWithHost);
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("must not carry credentials".into());
+            return Err(CallbackUrlError::Credentials);
         }
         Ok(CallbackUrl {
             origin: url[..url::Position::BeforePath].to_owned(),
@@ -130,7 +159,7 @@ impl Callbacks {
     pub async fn deliver(&self, url: &CallbackUrl, body: Bytes) {
         let outcome = match tokio::time::timeout(DELIVERY_TIMEOUT, self.post(url, body)).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(format!("no answer within {DELIVERY_TIMEOUT:?}")),
+            Err(_) => Err(DeliveryError::Timeout),
         };
         match outcome {
             Ok(()) => {
@@ -153,24 +182,24 @@ impl Callbacks {
         }
     }
 
-    async fn post(&self, url: &CallbackUrl, body: Bytes) -> Result<(), String> {
+    async fn post(&self, url: &CallbackUrl, body: Bytes) -> Result<(), DeliveryError> {
         let transport = self.receiver(url)?;
         let request = Request::builder()
             .method(Method::POST)
             .uri(
                 transport
                     .uri(&url.path_and_query)
-                    .map_err(|err| err.to_string())?,
+                    .map_err(DeliveryError::Path)?,
             )
             .header(HOST, transport.endpoint().authority.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(USER_AGENT, HeaderValue::from_static("agentload-simulator"))
             .body(Full::new(body))
-            .map_err(|err| format!("cannot form the request: {err}"))?;
+            .map_err(DeliveryError::Request)?;
         let (response, lease) = transport
             .send(Box::new(request))
             .await
-            .map_err(|err| err.to_string())?;
+            .map_err(DeliveryError::Send)?;
         let status = response.status();
         let answer = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
@@ -179,13 +208,13 @@ impl Callbacks {
             transport.release(lease);
         }
         if !status.is_success() {
-            return Err(format!("the receiver answered {status}"));
+            return Err(DeliveryError::Status(status));
         }
         Ok(())
     }
 
     /// The pooled connections to `url`'s origin, made on first use.
-    fn receiver(&self, url: &CallbackUrl) -> Result<Arc<Transport>, String> {
+    fn receiver(&self, url: &CallbackUrl) -> Result<Arc<Transport>, DeliveryError> {
         let mut receivers = self
             .receivers
             .lock()
@@ -193,7 +222,7 @@ impl Callbacks {
         if let Some(transport) = receivers.get(&url.origin) {
             return Ok(transport.clone());
         }
-        let endpoint = Endpoint::parse(&url.origin).map_err(|err| err.to_string())?;
+        let endpoint = Endpoint::parse(&url.origin).map_err(DeliveryError::Endpoint)?;
         let transport = Arc::new(Transport::new(endpoint, CONNECT_TIMEOUT, 16));
         if receivers.len() < MAX_RECEIVERS {
             receivers.insert(url.origin.clone(), transport.clone());
@@ -225,7 +254,7 @@ mod tests {
             ("https://example.com", "/")
         );
         for bad in ["", "not a url", "ftp://x/y", "mailto:a@b", "http://u:p@h/x"] {
-            let err = CallbackUrl::parse(bad).unwrap_err();
+            let err = CallbackUrl::parse(bad).unwrap_err().to_string();
             assert!(!err.contains(bad) || bad.is_empty(), "{err}");
         }
     }

@@ -13,7 +13,54 @@ use std::time::Duration;
 use rand::{Rng, RngExt};
 
 use crate::model::Op;
-use crate::model::units::Spread;
+use crate::model::units::{Spread, UnitError};
+
+/// Why a fault as written (`"5%"`, `"429=5%"`, `"2@10%"`, `"5s@10%"`, `"60/min"`, an endpoint
+/// list) or a set of status faults was refused; each message says how to write it instead.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FaultSpecError {
+    #[error("invalid probability {text:?}; {CHANCE_HELP}")]
+    InvalidChance { text: String },
+    #[error("invalid probability {text:?}: it must be between 0% and 100%; {CHANCE_HELP}")]
+    ChanceOutOfRange { text: String },
+    #[error("probability {text:?} is below the smallest supported, 0.0001%")]
+    ChanceTooSmall { text: String },
+    #[error("invalid status fault {text:?}: write CODE=PROBABILITY, e.g. 429=5% or 503=1%")]
+    StatusFaultSyntax { text: String },
+    #[error("{text:?} is not an error status; use a 4xx or 5xx code such as 429, 500 or 503")]
+    NotAnErrorStatus { text: String },
+    #[error("status {status} is given twice; give each status one probability")]
+    StatusTwice { status: u16 },
+    #[error(
+        "the status probabilities add up to {}%, more than 100%; a request gets one status at most, so lower them",
+        *.total_ppm as f64 / 10_000.0
+    )]
+    StatusesAboveCertainty { total_ppm: u64 },
+    #[error("{name:?} is not an endpoint; choose among {}", op_names())]
+    UnknownEndpoint { name: String },
+    #[error("no endpoint is named; name at least one, e.g. run_stream")]
+    NoEndpoint,
+    #[error(
+        "invalid rate limit {text:?}: the limit is per minute, as the API's plans are; {RATE_LIMIT_HELP}"
+    )]
+    RateLimitNotPerMinute { text: String },
+    #[error("invalid rate limit {text:?}: {RATE_LIMIT_HELP}")]
+    InvalidRateLimit { text: String },
+    #[error("{0}; a cut is written STEPS[@PROBABILITY], e.g. \"2@10%\"")]
+    CutSteps(UnitError),
+    #[error("{0}; a stall is written DURATION[@PROBABILITY], e.g. \"5s@10%\"")]
+    StallDuration(UnitError),
+}
+
+const CHANCE_HELP: &str = "write a percentage such as \"5%\" or a fraction such as \"0.05\"";
+const RATE_LIMIT_HELP: &str =
+    "write requests per minute, e.g. \"60/min\" (the plans have 60, 120, 240 and 1000)";
+
+/// The endpoints' names, for messages.
+fn op_names() -> String {
+    let known: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
+    known.join(", ")
+}
 
 /// A probability, kept exactly as parts per million so that `100%` always and `0%` never fire.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,27 +87,26 @@ impl Chance {
     }
 
     /// Parses a percentage (`"5%"`, `"0.5%"`, `"100%"`) or a fraction (`"0.05"`, `"1"`).
-    pub fn parse(text: &str) -> Result<Chance, String> {
-        let help = "write a percentage such as \"5%\" or a fraction such as \"0.05\"";
+    pub fn parse(text: &str) -> Result<Chance, FaultSpecError> {
         let text = text.trim();
         let (number, scale) = match text.strip_suffix('%') {
             Some(number) => (number.trim(), 10_000.0),
             None => (text, f64::from(PPM)),
         };
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("invalid probability {text:?}; {help}"))?;
+        let value: f64 = number.parse().map_err(|_| FaultSpecError::InvalidChance {
+            text: text.to_owned(),
+        })?;
         let ppm = value * scale;
         if !ppm.is_finite() || ppm < 0.0 || ppm > f64::from(PPM) + 1e-6 {
-            return Err(format!(
-                "invalid probability {text:?}: it must be between 0% and 100%; {help}"
-            ));
+            return Err(FaultSpecError::ChanceOutOfRange {
+                text: text.to_owned(),
+            });
         }
         let rounded = ppm.round() as u32;
         if rounded == 0 && ppm > 0.0 {
-            return Err(format!(
-                "probability {text:?} is below the smallest supported, 0.0001%"
-            ));
+            return Err(FaultSpecError::ChanceTooSmall {
+                text: text.to_owned(),
+            });
         }
         Ok(Chance(rounded.min(PPM)))
     }
@@ -89,10 +135,12 @@ pub struct StatusFault {
 
 impl StatusFault {
     /// Parses `CODE=P`, e.g. `429=5%` or `503=0.01`.
-    pub fn parse(text: &str) -> Result<StatusFault, String> {
-        let (code, chance) = text.split_once('=').ok_or_else(|| {
-            format!("invalid status fault {text:?}: write CODE=PROBABILITY, e.g. 429=5% or 503=1%")
-        })?;
+    pub fn parse(text: &str) -> Result<StatusFault, FaultSpecError> {
+        let (code, chance) =
+            text.split_once('=')
+                .ok_or_else(|| FaultSpecError::StatusFaultSyntax {
+                    text: text.to_owned(),
+                })?;
         Ok(StatusFault {
             status: parse_status(code)?,
             chance: Chance::parse(chance)?,
@@ -101,39 +149,32 @@ impl StatusFault {
 }
 
 /// Parses an error status: a whole number from 400 to 599.
-pub fn parse_status(text: &str) -> Result<u16, String> {
+pub fn parse_status(text: &str) -> Result<u16, FaultSpecError> {
     text.trim()
         .parse::<u16>()
         .ok()
         .filter(|code| (400..=599).contains(code))
-        .ok_or_else(|| {
-            format!(
-                "{:?} is not an error status; use a 4xx or 5xx code such as 429, 500 or 503",
-                text.trim()
-            )
+        .ok_or_else(|| FaultSpecError::NotAnErrorStatus {
+            text: text.trim().to_owned(),
         })
 }
 
 /// Checks a set of status faults: each status once, and their chances adding up to 100% at
 /// most (a request gets one status or none). Returns them ordered by status, the order in
 /// which a request's one draw is matched against them.
-pub fn check_statuses(mut faults: Vec<StatusFault>) -> Result<Vec<StatusFault>, String> {
+pub fn check_statuses(mut faults: Vec<StatusFault>) -> Result<Vec<StatusFault>, FaultSpecError> {
     faults.sort_by_key(|fault| fault.status);
     if let Some(pair) = faults
         .windows(2)
         .find(|pair| pair[0].status == pair[1].status)
     {
-        return Err(format!(
-            "status {} is given twice; give each status one probability",
-            pair[0].status
-        ));
+        return Err(FaultSpecError::StatusTwice {
+            status: pair[0].status,
+        });
     }
     let total: u64 = faults.iter().map(|f| u64::from(f.chance.ppm())).sum();
     if total > u64::from(PPM) {
-        let percent = total as f64 / 10_000.0;
-        return Err(format!(
-            "the status probabilities add up to {percent}%, more than 100%; a request gets one status at most, so lower them"
-        ));
+        return Err(FaultSpecError::StatusesAboveCertainty { total_ppm: total });
     }
     Ok(faults)
 }
@@ -150,27 +191,24 @@ impl Endpoints {
     }
 
     /// The set of the named endpoints; the error names the first unknown one.
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Endpoints, String> {
+    pub fn from_names<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Endpoints, FaultSpecError> {
         let mut set = 0u8;
         for name in names {
-            let op = Op::from_name(name.trim()).ok_or_else(|| {
-                let known: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
-                format!(
-                    "{:?} is not an endpoint; choose among {}",
-                    name.trim(),
-                    known.join(", ")
-                )
+            let op = Op::from_name(name.trim()).ok_or_else(|| FaultSpecError::UnknownEndpoint {
+                name: name.trim().to_owned(),
             })?;
             set |= 1 << op.index();
         }
         if set == 0 {
-            return Err("no endpoint is named; name at least one, e.g. run_stream".into());
+            return Err(FaultSpecError::NoEndpoint);
         }
         Ok(Endpoints(set))
     }
 
     /// Parses a comma-separated list, e.g. `run,run_stream`.
-    pub fn parse(text: &str) -> Result<Endpoints, String> {
+    pub fn parse(text: &str) -> Result<Endpoints, FaultSpecError> {
         Endpoints::from_names(text.split(',').filter(|name| !name.trim().is_empty()))
     }
 }
@@ -201,9 +239,7 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// Parses `60` or `60/min` (also `/m`, `/minute`); a whole number of 1 or more.
-    pub fn parse(text: &str) -> Result<RateLimit, String> {
-        let help =
-            "write requests per minute, e.g. \"60/min\" (the plans have 60, 120, 240 and 1000)";
+    pub fn parse(text: &str) -> Result<RateLimit, FaultSpecError> {
         let text = text.trim();
         let number = match text
             .split_once('/')
@@ -212,9 +248,9 @@ impl RateLimit {
             None => text,
             Some((number, "min" | "m" | "minute")) => number,
             Some(_) => {
-                return Err(format!(
-                    "invalid rate limit {text:?}: the limit is per minute, as the API's plans are; {help}"
-                ));
+                return Err(FaultSpecError::RateLimitNotPerMinute {
+                    text: text.to_owned(),
+                });
             }
         };
         number
@@ -222,7 +258,9 @@ impl RateLimit {
             .ok()
             .filter(|n| *n > 0)
             .map(|per_minute| RateLimit { per_minute })
-            .ok_or_else(|| format!("invalid rate limit {text:?}: {help}"))
+            .ok_or_else(|| FaultSpecError::InvalidRateLimit {
+                text: text.to_owned(),
+            })
     }
 }
 
@@ -242,11 +280,9 @@ pub struct Cut {
 
 impl Cut {
     /// Parses `N[@P]` or `A..B[@P]`, e.g. `2@10%`; without `@P` every stream is cut.
-    pub fn parse(text: &str) -> Result<Cut, String> {
+    pub fn parse(text: &str) -> Result<Cut, FaultSpecError> {
         let (after, chance) = split_at_chance(text)?;
-        let after = Spread::parse_count(after).map_err(|err| {
-            format!("{err}; a cut is written STEPS[@PROBABILITY], e.g. \"2@10%\"")
-        })?;
+        let after = Spread::parse_count(after).map_err(FaultSpecError::CutSteps)?;
         Ok(Cut { after, chance })
     }
 }
@@ -266,11 +302,9 @@ pub struct Stall {
 
 impl Stall {
     /// Parses `D[@P]` or `A..B[@P]`, e.g. `5s@10%`; without `@P` it always happens.
-    pub fn parse(text: &str) -> Result<Stall, String> {
+    pub fn parse(text: &str) -> Result<Stall, FaultSpecError> {
         let (duration, chance) = split_at_chance(text)?;
-        let duration = Spread::parse_duration(duration).map_err(|err| {
-            format!("{err}; a stall is written DURATION[@PROBABILITY], e.g. \"5s@10%\"")
-        })?;
+        let duration = Spread::parse_duration(duration).map_err(FaultSpecError::StallDuration)?;
         Ok(Stall { duration, chance })
     }
 }
@@ -282,7 +316,7 @@ impl fmt::Display for Stall {
 }
 
 /// `VALUE@P` split into the value and its chance; `VALUE` alone has a chance of 100%.
-fn split_at_chance(text: &str) -> Result<(&str, Chance), String> {
+fn split_at_chance(text: &str) -> Result<(&str, Chance), FaultSpecError> {
     match text.split_once('@') {
         Some((value, chance)) => Ok((value, Chance::parse(chance)?)),
         None => Ok((text, Chance::ALWAYS)),
@@ -415,12 +449,13 @@ mod tests {
         assert_eq!(Chance::parse("0.0001%").unwrap().ppm(), 1);
         assert_eq!(Chance::parse("12.5%").unwrap().to_string(), "12.5%");
         for bad in ["", "5", "101%", "-1%", "x%", "1.5", "NaN%", "inf"] {
-            let err = Chance::parse(bad).unwrap_err();
+            let err = Chance::parse(bad).unwrap_err().to_string();
             assert!(err.contains("probability"), "{bad}: {err}");
         }
         assert!(
             Chance::parse("0.00001%")
                 .unwrap_err()
+                .to_string()
                 .contains("smallest supported")
         );
     }
@@ -444,16 +479,23 @@ mod tests {
                 chance: Chance::parse("5%").unwrap()
             }
         );
-        assert!(StatusFault::parse("429").unwrap_err().contains("CODE="));
+        assert!(
+            StatusFault::parse("429")
+                .unwrap_err()
+                .to_string()
+                .contains("CODE=")
+        );
         assert!(
             StatusFault::parse("200=5%")
                 .unwrap_err()
+                .to_string()
                 .contains("not an error status")
         );
         assert!(StatusFault::parse("abc=5%").is_err());
         assert!(
             StatusFault::parse("503=5")
                 .unwrap_err()
+                .to_string()
                 .contains("probability")
         );
     }
@@ -466,9 +508,13 @@ mod tests {
         };
         let ordered = check_statuses(vec![fault(503, "1%"), fault(429, "5%")]).unwrap();
         assert_eq!(ordered, [fault(429, "5%"), fault(503, "1%")]);
-        let twice = check_statuses(vec![fault(503, "1%"), fault(503, "2%")]).unwrap_err();
+        let twice = check_statuses(vec![fault(503, "1%"), fault(503, "2%")])
+            .unwrap_err()
+            .to_string();
         assert!(twice.contains("503 is given twice"), "{twice}");
-        let much = check_statuses(vec![fault(429, "60%"), fault(503, "50%")]).unwrap_err();
+        let much = check_statuses(vec![fault(429, "60%"), fault(503, "50%")])
+            .unwrap_err()
+            .to_string();
         assert!(much.contains("more than 100%"), "{much}");
         assert!(check_statuses(vec![fault(429, "60%"), fault(503, "40%")]).is_ok());
     }
@@ -512,12 +558,17 @@ mod tests {
         assert_eq!(set.to_string(), "run,run_stream");
         assert!(Op::ALL.into_iter().all(|op| Endpoints::ALL.contains(op)));
         assert_eq!(Endpoints::default(), Endpoints::ALL);
-        let err = Endpoints::parse("run,stream").unwrap_err();
+        let err = Endpoints::parse("run,stream").unwrap_err().to_string();
         assert!(
             err.contains("\"stream\" is not an endpoint") && err.contains("run_stream"),
             "{err}"
         );
-        assert!(Endpoints::parse(",").unwrap_err().contains("no endpoint"));
+        assert!(
+            Endpoints::parse(",")
+                .unwrap_err()
+                .to_string()
+                .contains("no endpoint")
+        );
     }
 
     #[test]
@@ -529,7 +580,12 @@ mod tests {
         for bad in ["0", "-5", "1/s", "2/h", "x/min", "1.5/min", ""] {
             assert!(RateLimit::parse(bad).is_err(), "{bad}");
         }
-        assert!(RateLimit::parse("1/s").unwrap_err().contains("per minute"));
+        assert!(
+            RateLimit::parse("1/s")
+                .unwrap_err()
+                .to_string()
+                .contains("per minute")
+        );
     }
 
     #[test]
@@ -540,8 +596,18 @@ mod tests {
         assert_eq!(Cut::parse("1..3").unwrap().after, Spread { lo: 1, hi: 3 });
         assert_eq!(Cut::parse("0").unwrap().chance, Chance::ALWAYS);
         assert_eq!(cut.to_string(), "2@10%");
-        assert!(Cut::parse("two@10%").unwrap_err().contains("\"2@10%\""));
-        assert!(Cut::parse("2@lots").unwrap_err().contains("probability"));
+        assert!(
+            Cut::parse("two@10%")
+                .unwrap_err()
+                .to_string()
+                .contains("\"2@10%\"")
+        );
+        assert!(
+            Cut::parse("2@lots")
+                .unwrap_err()
+                .to_string()
+                .contains("probability")
+        );
 
         let stall = Stall::parse("5s@10%").unwrap();
         assert_eq!(stall.duration, Spread::fixed(Duration::from_secs(5)));
@@ -549,8 +615,18 @@ mod tests {
         let range = Stall::parse("1s..2s").unwrap();
         assert_eq!(range.duration.hi, Duration::from_secs(2));
         assert_eq!(range.chance, Chance::ALWAYS);
-        assert!(Stall::parse("5@10%").unwrap_err().contains("\"5s@10%\""));
-        assert!(Stall::parse("2s..1s").unwrap_err().contains("backwards"));
+        assert!(
+            Stall::parse("5@10%")
+                .unwrap_err()
+                .to_string()
+                .contains("\"5s@10%\"")
+        );
+        assert!(
+            Stall::parse("2s..1s")
+                .unwrap_err()
+                .to_string()
+                .contains("backwards")
+        );
     }
 
     #[test]

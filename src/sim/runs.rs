@@ -227,6 +227,7 @@ fn words(text: &str) -> usize {
 mod tests {
     use super::*;
 
+    // String: the 400 body's `detail`, free text the assertions read as the client would.
     fn parse(body: Value) -> Result<RunRequest, String> {
         RunRequest::parse(body.to_string().as_bytes()).map_err(|err| err.detail)
     }

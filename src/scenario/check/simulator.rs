@@ -82,7 +82,7 @@ fn check_request_faults(raw: &RawFaults, source: &Source<'_>) -> Result<RequestF
             let code_value = faults::parse_status(code.get_ref()).map_err(|message| {
                 source.at_value(
                     code,
-                    message,
+                    message.to_string(),
                     "key each probability by its status, e.g. status = { 429 = \"5%\", 503 = \"1%\" }",
                 )
             })?;
@@ -96,7 +96,7 @@ fn check_request_faults(raw: &RawFaults, source: &Source<'_>) -> Result<RequestF
         let table = raw.status.as_ref().expect("statuses come from the table");
         source.at_value(
             table,
-            message,
+            message.to_string(),
             "each request draws one status at most; e.g. status = { 429 = \"5%\", 503 = \"1%\" }",
         )
     })?;
@@ -120,7 +120,7 @@ fn check_request_faults(raw: &RawFaults, source: &Source<'_>) -> Result<RequestF
                         }
                         None => format!("name some of: {}", known.join(", ")),
                     };
-                    source.at_value(name, message, help)
+                    source.at_value(name, message.to_string(), help)
                 })?;
             }
             Endpoints::from_names(names.get_ref().iter().map(|name| name.get_ref().as_str()))
