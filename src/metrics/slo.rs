@@ -41,10 +41,10 @@ impl Objective {
         } else {
             (false, condition)
         };
-        let limit = crate::model::units::parse_duration(rest.trim()).map_err(|err| {
+        let limit = crate::model::units::parse_duration(rest.trim()).map_err(|reason| {
             ObjectiveError::NotADuration {
                 text: rest.trim().to_owned(),
-                reason: err.to_string(),
+                reason,
             }
         })?;
         if limit.is_zero() {
@@ -121,7 +121,10 @@ pub enum ObjectiveError {
     #[error("{0:?}: an objective is an upper bound, `<=` or `<`; {HOW}")]
     NotAnUpperBound(String),
     #[error("{text:?} is not a duration ({reason}); {HOW}")]
-    NotADuration { text: String, reason: String },
+    NotADuration {
+        text: String,
+        reason: crate::model::units::UnitError,
+    },
     #[error("the limit of `{0}` is zero, which no request meets; {HOW}")]
     Zero(String),
     #[error("`{op}` has no `{metric}`; {has}", has = what_has(*metric))]

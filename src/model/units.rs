@@ -54,6 +54,9 @@ pub enum UnitError {
     BackwardsRange { text: String },
 }
 
+// Equality is total: no variant holds a float (humantime's error only derives `PartialEq`).
+impl Eq for UnitError {}
+
 const DURATION_HELP: &str = "write a number with a unit, e.g. \"500ms\", \"30s\" or \"2m\"";
 const RATE_HELP: &str = "write a number and a unit, e.g. \"20/s\", \"300/min\" or \"5000/h\"";
 const SIZE_HELP: &str = "write a number and a unit, e.g. \"1MiB\", \"64KiB\" or \"4096B\"";
