@@ -159,6 +159,7 @@ mod tests {
     use crate::cli::{Cli, Command};
     use crate::sweep::{Rates, SweepConfig};
 
+    // String: clap's and the config's errors side by side, as the text the tests look into.
     fn config(args: &[&str]) -> Result<SweepConfig, String> {
         let mut all = vec!["agentload", "sweep", "s.toml"];
         all.extend_from_slice(args);
