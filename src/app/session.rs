@@ -52,6 +52,8 @@ pub struct ShardPart {
 pub struct Finished {
     pub summary: Summary,
     pub teardown: Teardown,
+    /// Faults inside the harness (also reasons of the verdict).
+    pub problems: Vec<String>,
     /// The files written, or why the report could not be.
     pub written: Result<Vec<PathBuf>, StoreError>,
 }
@@ -171,6 +173,7 @@ pub fn run(
     Ok(Finished {
         summary,
         teardown: output.teardown,
+        problems: output.problems,
         written,
     })
 }

@@ -255,6 +255,7 @@ pub fn run(args: &RunArgs) -> Exit {
         summary,
         teardown,
         written,
+        ..
     } = match finished {
         Ok(finished) => finished,
         Err(err) => return invalid(err),

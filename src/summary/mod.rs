@@ -260,16 +260,16 @@ impl Summary {
         self.ranking = ranking::rank_all(recorder, variant_names, rank_by);
     }
 
-    /// Records the threshold that stopped the run early; [`Summary::judge`] fails the run for it.
+    /// Records the threshold that stopped the run early; the next [`Summary::judge`] fails
+    /// the run for it.
     pub fn set_aborted(&mut self, aborted: AbortedBy) {
         self.aborted_by = Some(aborted);
-        self.judge(&RunEnd::default());
     }
 
-    /// Records the comparison with a baseline; [`Summary::judge`] fails the run on a regression.
+    /// Records the comparison with a baseline; the next [`Summary::judge`] fails the run on a
+    /// regression.
     pub fn set_comparison(&mut self, comparison: comparison::Comparison) {
         self.comparison = Some(comparison);
-        self.judge(&RunEnd::default());
     }
 
     /// Requests over all ops.

@@ -287,19 +287,15 @@ fn run_step(
     if !finished.teardown.left.is_empty() {
         eprintln!("  their names start with agentload-{run_id}-; delete them by hand");
     }
+    for problem in &finished.problems {
+        eprintln!(
+            "error: the step is incomplete: {problem} (this is a bug in agentload; please report it)"
+        );
+    }
     let summary = finished.summary;
-    for reason in &summary.verdict.reasons {
-        match reason.kind {
-            ReasonKind::Incomplete => eprintln!(
-                "error: the step is incomplete: {} (this is a bug in agentload; please report it)",
-                reason.message.trim_start_matches("the run is incomplete: ")
-            ),
-            ReasonKind::SetupFailed => {
-                eprintln!("error: {}", reason.message);
-                return Err(Exit::Invalid);
-            }
-            _ => {}
-        }
+    if let Some(setup) = summary.verdict.reason(ReasonKind::SetupFailed) {
+        eprintln!("error: {}", setup.message);
+        return Err(Exit::Invalid);
     }
     Ok(summary)
 }
